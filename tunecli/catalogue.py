@@ -1,0 +1,79 @@
+"""What can be tuned: every parameter name, its default and, for names, the allowed values.
+
+This module is pure data (no Keras import) so that the search-space file can be
+validated quickly and ``tunecli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACTIVATIONS = (
+    "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "mish", "tanh", "sigmoid",
+)
+INITIALIZERS = ("auto", "glorot", "glorot_uniform", "glorot_normal", "he", "he_uniform", "he_normal",
+                "lecun", "lecun_uniform", "lecun_normal")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamax", "nadam", "adamw")
+SCHEDULES = ("constant", "power", "exponential", "piecewise", "performance", "one_cycle", "cosine")
+BATCH_NORM = ("none", "before", "after")
+SHAPES = ("constant", "funnel")
+LOSSES = ("auto", "mse", "huber", "mae")
+
+#: Every tunable parameter with its default. A parameter absent from the space takes this value.
+DEFAULTS: dict[str, Any] = {
+    # architecture
+    "n_hidden": 2,
+    "n_neurons": 64,            # one width, or a list of per-layer widths
+    "shape": "constant",        # constant | funnel (each layer half the previous, at least 8)
+    "activation": "relu",
+    "alpha": None,              # negative slope of leaky_relu / alpha of elu (None: Keras default)
+    "initializer": "auto",
+    "batch_norm": "none",       # none | before | after the activation
+    # regularization
+    "dropout": 0.0,
+    "mc_dropout": False,        # dropout stays on at inference (Monte Carlo dropout)
+    "max_norm": None,           # max-norm constraint on each hidden kernel
+    "l1": 0.0,
+    "l2": 0.0,
+    # optimization
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "batch_size": 32,
+    "momentum": 0.9,            # momentum / nesterov / rmsprop
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "rho": 0.9,                 # rmsprop
+    "weight_decay": 1e-4,       # adamw
+    "clipnorm": None,
+    "clipvalue": None,
+    "loss": "auto",             # regression: mse | huber | mae
+    # learning-rate schedules
+    "schedule": "constant",
+    "power_steps": 10.0,        # power: lr0 / (1 + epoch / power_steps) ** power_c
+    "power_c": 1.0,
+    "decay_epochs": 10.0,       # exponential: lr0 * decay_rate ** (epoch / decay_epochs)
+    "decay_rate": 0.1,
+    "piecewise_boundaries": [0.5, 0.75],  # piecewise: fractions of max_epochs
+    "piecewise_factor": 0.1,    # lr multiplied by this at each boundary
+    "plateau_factor": 0.5,      # performance (reduce on plateau)
+    "plateau_patience": 2,
+    "cycle_div": 10.0,          # one_cycle: starts and ends at lr / cycle_div
+    "cosine_alpha": 0.0,        # cosine: final lr = lr0 * cosine_alpha
+}
+
+#: Names whose values must come from a fixed list.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "activation": ACTIVATIONS,
+    "initializer": INITIALIZERS,
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "batch_norm": BATCH_NORM,
+    "shape": SHAPES,
+    "loss": LOSSES,
+}
+
+#: Parameters that must be whole numbers >= 1, with an upper bound refused before allocating.
+POSITIVE_INTS: dict[str, int] = {"n_hidden": 64, "batch_size": 65_536, "n_neurons": 16_384}
+
+#: Parameters that are fractions in [0, 1).
+FRACTIONS = ("dropout",)

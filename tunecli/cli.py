@@ -1,0 +1,135 @@
+"""The ``tunecli`` command: parse options, call one core function, render, exit.
+
+Heavy modules (Optuna, Keras, TensorFlow) are imported inside the commands, so that
+``tunecli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+app = typer.Typer(
+    name="tunecli",
+    help="Tune Keras MLPs from one YAML search-space file: search, LR range test, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+SpaceArg = Annotated[Path, typer.Argument(help="The search-space YAML file.", show_default=False)]
+StorageOpt = Annotated[Optional[str], typer.Option("--storage", help="Optuna storage URL or .journal file "
+                                                   "(default: tunecli.journal in this folder).")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one clear message and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from tunecli.errors import TuneCliError
+
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except TuneCliError as exc:
+            if debug:
+                raise
+            from tunecli.console import error
+
+            error(exc.render())
+            raise typer.Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            from tunecli.console import error
+
+            error("interrupted")
+            raise typer.Exit(code=130) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
+            if debug:
+                raise
+            from tunecli.console import error
+
+            error(f"unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.")
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
+@app.command()
+@handle_errors
+def search(
+    space_file: SpaceArg,
+    data: Annotated[Optional[str], typer.Option(help="Data source: built-in name or .csv/.parquet/.npz path.")] = None,
+    target: Annotated[Optional[str], typer.Option(help="Target column of a table.")] = None,
+    task: Annotated[Optional[str], typer.Option(help="classification | regression | auto.")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="optuna | keras-tuner.")] = None,
+    algorithm: Annotated[Optional[str], typer.Option(help="optuna: tpe|random|cmaes|gp|qmc|grid; "
+                                                     "keras-tuner: random|bayesian|hyperband|grid.")] = None,
+    pruner: Annotated[Optional[str], typer.Option(help="median | hyperband | successive-halving | none.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Total number of trials the study should reach.")] = None,
+    timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long (90s, 10m, 1h).")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap per trial.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the sampler and of each trial.")] = None,
+    study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
+    storage: StorageOpt = None,
+    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    best_out: Annotated[Optional[Path], typer.Option(help="Where to write the best configuration "
+                                                     "(default: STUDY-best.yaml).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of tables.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run (or resume) a search; show the best configurations and save the best one as YAML."""
+    from tunecli.space import load_space
+
+    overrides = {
+        "data.source": data, "data.target": target, "data.task": task, "search.engine": engine,
+        "search.algorithm": algorithm, "search.pruner": pruner, "search.trials": trials, "search.timeout": timeout,
+        "training.max_epochs": max_epochs, "search.seed": seed, "study": study, "training.backend": backend,
+    }
+    space = load_space(space_file, overrides)
+    from tunecli.search import run_search
+
+    outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out)
+    from tunecli import render
+
+    if as_json:
+        print(json.dumps(outcome.summary(), indent=2, default=str))
+    else:
+        render.search_outcome(outcome)
+    if outcome.interrupted:
+        raise typer.Exit(code=130)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    """Tune Keras MLPs from one YAML search-space file."""
+    if version:
+        from tunecli import __version__
+
+        print(f"tunecli {__version__}")
+        raise typer.Exit()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,83 @@
+"""The engine interface and what every engine shares: the study, counting, recording a trial."""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import optuna
+
+    from tunecli.console import SearchProgress
+    from tunecli.data import Dataset
+    from tunecli.objective import Objective
+    from tunecli.space import SearchSpace
+    from tunecli.trial import TrialResult
+
+#: User attribute marking a trial stopped by Ctrl-C; such trials do not count towards ``trials``.
+INTERRUPTED = "interrupted"
+
+
+@dataclass
+class SearchContext:
+    space: SearchSpace
+    dataset: Dataset
+    objective: Objective
+    study: optuna.Study
+    progress: SearchProgress
+    deadline: float | None = None
+    run_trial: Callable[..., TrialResult] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def finished(self) -> int:
+        """Trials that count towards the requested total (everything but running and interrupted ones)."""
+        import optuna
+
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+        return sum(1 for t in self.study.get_trials(deepcopy=False, states=states)
+                   if not t.user_attrs.get(INTERRUPTED))
+
+    def remaining(self) -> int:
+        return max(0, self.space.search.trials - self.finished())
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
+    """What a trial stores besides its parameters: the full configuration and its learning curve."""
+    attrs: dict[str, Any] = {
+        "config": config, "epochs": result.epochs, "seconds": round(result.seconds, 3),
+        "curve": {k: [round(v, 6) for v in vals] for k, vals in result.history.items()},
+    }
+    if result.first_epoch_seconds is not None:
+        attrs["first_epoch_seconds"] = round(result.first_epoch_seconds, 3)
+    if result.best_epoch is not None:
+        attrs["best_epoch"] = result.best_epoch
+    if result.value is not None:
+        attrs["best_value"] = result.value
+    if result.reason:
+        attrs["fail_reason"] = result.reason
+    return {**attrs, **result.extras}
+
+
+class SearchEngine(abc.ABC):
+    """Runs trials until ``ctx.remaining()`` is zero, the time is up, or Ctrl-C."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def run(self, ctx: SearchContext) -> None:
+        """Run the missing trials, recording each one in ``ctx.study``."""
+
+
+def get_engine(name: str) -> SearchEngine:
+    if name == "keras-tuner":
+        from tunecli.engines._keras_tuner import KerasTunerEngine
+
+        return KerasTunerEngine()
+    from tunecli.engines._optuna import OptunaEngine
+
+    return OptunaEngine()

@@ -1,0 +1,93 @@
+"""Trials of a study as plain rows, ranking, and the best configuration as a space file.
+
+Shared by ``search`` (final table) and ``report``; imports Optuna only, never Keras.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from tunecli.errors import TuneCliError
+
+if TYPE_CHECKING:
+    import optuna
+
+STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
+
+
+def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial as a dict: number, state, value, params, epochs, seconds, reason, curve."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        attrs = t.user_attrs
+        value = t.value if t.state.name == "COMPLETE" else attrs.get("best_value")
+        rows.append({
+            "number": t.number, "state": t.state.name, "value": value,
+            "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
+            "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
+            "reason": attrs.get("fail_reason"), "curve": attrs.get("curve", {}),
+            "lr_used": attrs.get("lr_used"), "interrupted": bool(attrs.get("interrupted")),
+        })
+    return rows
+
+
+def ranked(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
+    """Complete trials best first, then pruned (by their best value), then the rest."""
+    sign = -1 if direction == "maximize" else 1
+
+    def key(row: dict[str, Any]) -> tuple[int, float, int]:
+        value = row["value"]
+        return (STATE_ORDER.get(row["state"], 9), sign * value if value is not None else float("inf"), row["number"])
+
+    return sorted(rows, key=key)
+
+
+def varying_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Parameter names that take more than one value (or are missing somewhere) across the rows."""
+    names: list[str] = []
+    for row in rows:
+        names.extend(k for k in row["params"] if k not in names)
+    out = []
+    for name in names:
+        values = {repr(r["params"].get(name, "<absent>")) for r in rows}
+        if len(values) > 1:
+            out.append(name)
+    return out
+
+
+def best_row(rows: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+    top = ranked(rows, direction)
+    return top[0] if top and top[0]["state"] == "COMPLETE" else None
+
+
+def fixed_space(raw: dict[str, Any], params: dict[str, Any], study: str | None = None) -> dict[str, Any]:
+    """A copy of the space file whose every parameter is fixed to ``params``."""
+    out = copy.deepcopy(raw)
+    if study:
+        out["study"] = study
+    out["space"] = {k: _plain(v) for k, v in params.items()}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_yaml(path: str | Path, data: dict[str, Any], header: str | None = None) -> Path:
+    """Write YAML (with an optional comment header); errors become a clear message."""
+    path = Path(path)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    if header:
+        text = "".join(f"# {line}\n" for line in header.splitlines()) + text
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise TuneCliError(f"cannot write: {exc.strerror}", source=str(path)) from None
+    return path
