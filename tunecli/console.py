@@ -27,7 +27,7 @@ STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING"
 
 
 def error(message: str) -> None:
-    err_console.print(Text("error: ", style="bold red") + Text(message))
+    err_console.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def fmt(value: Any) -> str:

@@ -18,7 +18,7 @@ class Objective:
         return a > b if self.direction == "maximize" else a < b
 
 
-def resolve_objective(name: str, task: str) -> Objective:
+def resolve_objective(name: str, task: str, source: str | None = None) -> Objective:
     """``auto`` -> val_accuracy (classification) or val_rmse (regression); accuracy maximizes, the rest minimize."""
     if name == "auto":
         name = "val_accuracy" if task == "classification" else "val_rmse"
@@ -26,9 +26,10 @@ def resolve_objective(name: str, task: str) -> Objective:
         from tunecli.errors import SpaceError
 
         raise SpaceError("val_accuracy needs a classification task; use val_rmse, val_mae or val_loss",
-                         field="objective")
+                         source=source, field="objective")
     if name in ("val_rmse", "val_mae") and task != "regression":
         from tunecli.errors import SpaceError
 
-        raise SpaceError(f"{name} needs a regression task; use val_accuracy or val_loss", field="objective")
+        raise SpaceError(f"{name} needs a regression task; use val_accuracy or val_loss", source=source,
+                         field="objective")
     return Objective(name, "maximize" if name.endswith("accuracy") else "minimize")

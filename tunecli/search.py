@@ -107,7 +107,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     init_backend(space.training.backend)
     base = Path(space.path).parent if space.path else None
     dataset = load_data(space.data, base_dir=base)
-    objective = resolve_objective(space.objective, dataset.task)
+    objective = resolve_objective(space.objective, dataset.task, space.path)
     study = open_study(space, objective, storage_url)
     engine = get_engine(space.search.engine)
     started = time.monotonic()

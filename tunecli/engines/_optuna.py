@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import warnings
+
 import optuna
 from optuna.trial import TrialState
+
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 from tunecli.engines._base import INTERRUPTED, SearchContext, SearchEngine, result_attrs
 from tunecli.errors import SpaceError

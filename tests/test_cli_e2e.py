@@ -1,0 +1,120 @@
+"""End-to-end runs of the installed ``tunecli`` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
+
+
+def _run(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([TUNECLI, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def _study(cwd: Path, name: str) -> optuna.Study:
+    from tunecli.storage import open_storage
+
+    os.chdir(cwd)
+    return optuna.load_study(study_name=name, storage=open_storage(str(cwd / "tunecli.journal")))
+
+
+def test_quickstart_search_json_and_best_file(tmp_path) -> None:
+    proc = _run("search", str(ROOT / "search_spaces" / "quickstart.yaml"), "--trials", "3", "--max-epochs", "2",
+                "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["study"] == "digits-quickstart" and summary["trials_run"] == 3
+    assert len(summary["trials"]) == 3
+    best = summary["best"]
+    assert best["state"] == "COMPLETE" and 0 < best["value"] <= 1
+    best_file = tmp_path / "digits-quickstart-best.yaml"
+    assert best_file.exists()
+    fixed = yaml.safe_load(best_file.read_text())
+    assert all(not isinstance(v, dict) for v in fixed["space"].values())
+    # the best file runs again as a space file (every value fixed)
+    again = _run("search", str(best_file), "--trials", "1", "--max-epochs", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Best val_accuracy" in again.stdout
+
+
+def test_resume_runs_only_the_missing_trials(tmp_path) -> None:
+    space = str(ROOT / "search_spaces" / "quickstart.yaml")
+    first = _run("search", space, "--trials", "2", "--max-epochs", "1", "--study", "r", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = _run("search", space, "--trials", "3", "--max-epochs", "1", "--study", "r", "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["trials_run"] == 1
+    assert len(_study(tmp_path, "r").trials) == 3
+
+
+def test_sigint_keeps_finished_trials_and_resumes(tmp_path) -> None:
+    space = str(ROOT / "search_spaces" / "quickstart.yaml")
+    proc = subprocess.Popen([TUNECLI, "search", space, "--trials", "40", "--max-epochs", "30", "--study", "s",
+                             "--pruner", "none"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    seen = ""
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "COMPLETE" in line or "PRUNED" in line:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    seen += out
+    assert proc.returncode == 130, seen
+    assert "resume" in seen and "Traceback" not in seen
+    study = _study(tmp_path, "s")
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert finished, seen
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    total = len(finished) + 1
+    again = _run("search", space, "--trials", str(total), "--max-epochs", "1", "--study", "s", "--json",
+                 cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["trials_run"] == 1
+    kept = [t.number for t in _study(tmp_path, "s").trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert set(t.number for t in finished) <= set(kept)
+
+
+def test_changed_space_does_not_corrupt_the_study(tmp_path) -> None:
+    space = yaml.safe_load((ROOT / "search_spaces" / "quickstart.yaml").read_text())
+    path = tmp_path / "q.yaml"
+    path.write_text(yaml.safe_dump(space))
+    assert _run("search", str(path), "--trials", "1", "--max-epochs", "1", cwd=tmp_path).returncode == 0
+    space["space"]["n_hidden"] = {"int": [1, 8]}
+    path.write_text(yaml.safe_dump(space))
+    proc = _run("search", str(path), "--trials", "2", "--max-epochs", "1", cwd=tmp_path)
+    assert proc.returncode == 2 and "different search space" in proc.stderr
+    assert len(_study(tmp_path, "digits-quickstart").trials) == 1
+
+
+def test_housing_example_on_the_real_csv(shared_data, tmp_path) -> None:
+    proc = subprocess.run([TUNECLI, "search", str(ROOT / "search_spaces" / "housing.yaml"), "--trials", "2",
+                           "--max-epochs", "2", "--json", "--data", str(shared_data / "housing.csv")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["objective"] == "val_rmse" and 0 < summary["best"]["value"] < 2.0
+
+
+def test_help_is_fast_and_lists_commands() -> None:
+    start = time.perf_counter()
+    proc = subprocess.run([TUNECLI, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "search" in proc.stdout
+    assert time.perf_counter() - start < 5
