@@ -118,3 +118,19 @@ def test_help_is_fast_and_lists_commands() -> None:
     proc = subprocess.run([TUNECLI, "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "search" in proc.stdout
     assert time.perf_counter() - start < 5
+
+
+def test_search_report_export_train(tmp_path) -> None:
+    space = str(ROOT / "search_spaces" / "quickstart.yaml")
+    assert _run("search", space, "--trials", "2", "--max-epochs", "2", cwd=tmp_path).returncode == 0
+    rep = _run("report", "--export", "best.yaml", cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    assert "study digits-quickstart" in rep.stdout and (tmp_path / "best.yaml").exists()
+    proc = _run("train", "best.yaml", "--output", "model.keras", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert 0 < out["test_score"] <= 1 and out["metric"] == "accuracy"
+    assert out["search_score"] is not None
+    assert (tmp_path / "model.keras").stat().st_size > 1000
+    unfixed = _run("train", space, cwd=tmp_path)
+    assert unfixed.returncode == 2 and "still vary" in unfixed.stderr

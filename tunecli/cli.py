@@ -110,6 +110,72 @@ def search(
         raise typer.Exit(code=130)
 
 
+@app.command()
+@handle_errors
+def report(
+    study: Annotated[Optional[str], typer.Argument(help="Study name (default: the only one in the store).")] = None,
+    storage: StorageOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="How many of the best trials to show.")] = 10,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | yaml.")] = "table",
+    export: Annotated[Optional[Path], typer.Option(help="Write the best configuration as a fixed space file.")] = None,
+    plots: Annotated[Optional[Path], typer.Option(help="Write PNG plots into this folder.")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show a study: summary, best trials, importances, diagnostics; export and plot it."""
+    from tunecli import render
+    from tunecli import report as rep
+    from tunecli.errors import TuneCliError
+
+    if fmt not in ("table", "json", "csv", "yaml"):
+        raise TuneCliError(f"unknown format {fmt!r}; allowed: table, json, csv, yaml", field="--format")
+    loaded = rep.open_study(study, storage)
+    if loaded is None:
+        from tunecli.storage import open_storage, summarize
+
+        render.study_list(summarize(open_storage(storage)))
+        return
+    result = rep.build_report(loaded, storage)
+    if fmt == "table":
+        render.study_report(result, top)
+    else:
+        sys.stdout.write(rep.dumps(result, fmt))
+    if export:
+        from tunecli.results import write_yaml
+
+        path = write_yaml(export, result.export_space(), header=f"Best configuration of study {result.study}.")
+        render.note(f"Best configuration written to {path}")
+    if plots:
+        from tunecli.plots import write_plots
+
+        for path in write_plots(result, plots):
+            render.note(f"wrote {path}")
+
+
+@app.command()
+@handle_errors
+def train(
+    best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export).")],
+    output: Annotated[Optional[Path], typer.Option(help="Save the trained model here (.keras).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
+    mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
+    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Refit the best configuration on train + validation; score it once on the unseen test split."""
+    from tunecli.space import load_space
+    from tunecli.train import train_best
+
+    space = load_space(best_file, {"training.backend": backend})
+    outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs)
+    from tunecli import render
+
+    if as_json:
+        print(json.dumps(outcome.summary(), indent=2))
+    else:
+        render.train_outcome(outcome)
+
+
 @app.callback()
 def main(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,

@@ -93,16 +93,19 @@ class SearchProgress:
         self.live.update(self._render())
 
 
-def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None) -> Table:
+def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None,
+                 flags: bool = False) -> Table:
     """Top trials: rank, value, the varying parameters, epochs, seconds, state."""
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right", style="dim")
-    table.add_column(metric, justify="right", style="bold")
+    table.add_column(metric, justify="right", style="bold", min_width=len(metric))
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, min_width=min(len(col), 14))
     for extra in ("epochs", "seconds", "state"):
         table.add_column(extra, justify="right" if extra != "state" else "left")
+    if flags:
+        table.add_column("flags", style="magenta")
     for rank, row in enumerate(rows, 1):
         value = "—" if row["value"] is None else f"{row['value']:.4f}"
         cells = [str(rank), str(row["number"]), value]
@@ -110,5 +113,7 @@ def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, ti
         state = row["state"]
         cells += [str(row.get("epochs", "")), f"{row.get('seconds', 0):.1f}",
                   f"[{STATE_STYLE.get(state, '')}]{state}[/]"]
+        if flags:
+            cells.append(row.get("flags", ""))
         table.add_row(*cells)
     return table

@@ -14,6 +14,7 @@ RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "swish", "m
 INIT_ALIASES = {"glorot": "glorot_uniform", "he": "he_normal", "lecun": "lecun_normal"}
 
 
+@keras.saving.register_keras_serializable("tunecli")
 class MCDropout(layers.Dropout):
     """Dropout that stays on at inference (Monte Carlo dropout)."""
 
@@ -21,6 +22,7 @@ class MCDropout(layers.Dropout):
         return super().call(inputs, training=True)
 
 
+@keras.saving.register_keras_serializable("tunecli")
 class MCAlphaDropout(layers.AlphaDropout):
     """Alpha dropout (for SELU) that stays on at inference."""
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunecli.console import console, err_console, trials_table
+from rich import box
+
+from tunecli.console import console, err_console, fmt, trials_table
 from tunecli.results import ranked, varying_columns
 
 if TYPE_CHECKING:
+    from tunecli.report import StudyReport
     from tunecli.search import SearchOutcome
 
 TOP = 10
@@ -32,3 +35,84 @@ def search_outcome(outcome: SearchOutcome) -> None:
     if outcome.interrupted:
         err_console.print(f"[yellow]Interrupted.[/] Finished trials are stored in {outcome.storage}; "
                           "run the same command again to resume.")
+
+
+def study_list(summaries: list) -> None:  # list[storage.StudySummary]
+    from rich.table import Table
+
+    table = Table(title="Studies in this store (name one: tunecli report STUDY)", title_justify="left",
+                  header_style="bold", box=box.SIMPLE_HEAD)
+    for col in ("study", "engine", "complete", "pruned", "failed", "best", "last update"):
+        table.add_column(col, justify="right" if col in ("complete", "pruned", "failed", "best") else "left")
+    for s in summaries:
+        table.add_row(s.name, s.engine, str(s.complete), str(s.pruned), str(s.failed),
+                      "—" if s.best is None else f"{s.best:.4f}", s.last_update or "—")
+    console.print(table)
+
+
+def study_report(report: StudyReport, top: int) -> None:
+    from rich.panel import Panel
+
+    from tunecli.diagnose import LEGEND, diagnose
+
+    s = report.summary()
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))
+    saved = f" ({s['saved_fraction']:.0%} of {s['epochs_cap']} saved by pruning and early stopping)" \
+        if s["saved_fraction"] is not None else ""
+    best = "—" if s["best_value"] is None else f"[bold]{s['best_value']:.4f}[/] (trial #{s['best_trial']})"
+    lines = [
+        f"objective  {s['objective']} ({s['direction']})   best {best}",
+        f"engine     {s['engine']} / {s['algorithm']}   pruner {s['pruner']}",
+        f"trials     {counts}",
+        f"time       {s['total_seconds']:.1f}s in trials, median {s['median_seconds']}s per trial",
+        f"epochs     {s['epochs_run']} run{saved}",
+    ]
+    if s["fixed"]:
+        lines.append("fixed      " + ", ".join(f"{k}={fmt(v)}" for k, v in s["fixed"].items()))
+    console.print(Panel("\n".join(lines), title=f"study {report.study}", subtitle=report.storage, expand=False))
+    rows = [r for r in ranked(report.rows, report.direction) if not r["interrupted"]][:top]
+    max_epochs = report.attrs.get("max_epochs")
+    for row in rows:
+        row["flags"] = " ".join(diagnose(row, max_epochs))
+    columns = report.varying() + (["lr_used"] if any(r.get("lr_used") for r in rows) else [])
+    for row in rows:
+        if row.get("lr_used"):
+            row["params"] = {**row["params"], "lr_used": row["lr_used"]}
+    table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True)
+    console.print(table)
+    _importances(report)
+    used = sorted({f for r in rows for f in r["flags"].split()})
+    for flag in used:
+        console.print(f"[bold]{flag}[/] {LEGEND[flag]}")
+
+
+def _importances(report: StudyReport) -> None:
+    from rich.table import Table
+
+    if not report.importances:
+        if report.importance_note:
+            console.print(f"[dim]{report.importance_note}[/]")
+        return
+    table = Table(title="What mattered (fANOVA importance)", title_justify="left", box=box.SIMPLE_HEAD,
+                  header_style="bold")
+    table.add_column("parameter")
+    table.add_column("importance", justify="right")
+    table.add_column("")
+    for name, value in report.importances.items():
+        table.add_row(name, f"{value:.3f}", "█" * max(1, round(value * 40)))
+    console.print(table)
+
+
+def note(text: str) -> None:
+    err_console.print(text, soft_wrap=True)
+
+
+def train_outcome(outcome) -> None:  # noqa: ANN001 - train.TrainOutcome
+    search = "—" if outcome.search_score is None else f"{outcome.search_score:.4f}"
+    console.print(f"test {outcome.metric}: [bold]{outcome.test_score:.4f}[/]   "
+                  f"(search's validation {outcome.metric}: {search}; {outcome.epochs} epochs, {outcome.seconds:.1f}s)")
+    if outcome.mc_passes:
+        console.print(f"MC dropout ({outcome.mc_passes} passes): test {outcome.metric} of the mean prediction "
+                      f"{outcome.mc_mean:.4f}; spread of single passes ±{outcome.mc_std:.4f}")
+    if outcome.model_path:
+        console.print(f"model saved to [bold]{outcome.model_path}[/]")

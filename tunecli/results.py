@@ -30,7 +30,8 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
             "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
             "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
             "reason": attrs.get("fail_reason"), "curve": attrs.get("curve", {}),
-            "lr_used": attrs.get("lr_used"), "interrupted": bool(attrs.get("interrupted")),
+            "best_epoch": attrs.get("best_epoch"), "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
+            "interrupted": bool(attrs.get("interrupted")),
         })
     return rows
 
@@ -64,12 +65,19 @@ def best_row(rows: list[dict[str, Any]], direction: str) -> dict[str, Any] | Non
     return top[0] if top and top[0]["state"] == "COMPLETE" else None
 
 
-def fixed_space(raw: dict[str, Any], params: dict[str, Any], study: str | None = None) -> dict[str, Any]:
-    """A copy of the space file whose every parameter is fixed to ``params``."""
+def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective: str) -> dict[str, Any]:
+    """A copy of the space file whose every parameter is fixed to the trial ``row``'s values.
+
+    ``training.refit_epochs`` takes the trial's best epoch and ``origin`` says where it came from,
+    so that ``tunecli train`` refits for the right number of epochs and shows the search's score.
+    """
     out = copy.deepcopy(raw)
-    if study:
-        out["study"] = study
-    out["space"] = {k: _plain(v) for k, v in params.items()}
+    out["study"] = f"{study}-best"
+    out["space"] = {k: _plain(v) for k, v in row["params"].items()}
+    best_epoch = row.get("best_epoch") or row.get("epochs")
+    if best_epoch:
+        out.setdefault("training", {})["refit_epochs"] = int(best_epoch)
+    out["origin"] = {"study": study, "trial": row["number"], "objective": objective, "value": row["value"]}
     return out
 
 

@@ -129,7 +129,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     best = outcome.best
     if best is not None:
         outcome.best_path = write_yaml(best_out or f"{space.study}-best.yaml",
-                                       fixed_space(space.raw, best["params"], f"{space.study}-best"),
+                                       fixed_space(space.raw, best, space.study, objective.metric),
                                        header=f"Best configuration of study {space.study} "
                                               f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
                                               "Every value is fixed: run it with tunecli search or tunecli train.")

@@ -80,6 +80,7 @@ class Training(_Strict):
     early_stopping: EarlyStopping = EarlyStopping()
     backend: Literal["tensorflow", "jax", "torch"] | None = None
     steps_per_execution: int | Literal["epoch"] = "epoch"
+    refit_epochs: int | None = Field(None, ge=1, le=100_000)  # tunecli train: epochs on train + validation
 
 
 class SearchSpace(_Strict):
@@ -91,6 +92,7 @@ class SearchSpace(_Strict):
     search: SearchSettings = SearchSettings()
     training: Training = Training()
     space: dict[str, Any] = {}
+    origin: dict[str, Any] | None = None  # where an exported configuration came from (study, trial, value)
     path: str | None = None
     raw: dict[str, Any] = {}
 
@@ -201,7 +203,7 @@ def validate_space(raw: dict[str, Any], *, source: str | None = None) -> SearchS
     """Validate an already loaded mapping (see ``load_space``)."""
     body = {k: v for k, v in raw.items() if k not in ("space", "path", "raw")}
     if "path" in raw or "raw" in raw:
-        raise SpaceError("unknown key; allowed: study, data, objective, search, training, space",
+        raise SpaceError("unknown key; allowed: study, data, objective, search, training, space, origin",
                          source=source, field="path" if "path" in raw else "raw")
     try:
         space = SearchSpace.model_validate({**body, "path": source, "raw": raw})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,9 +51,12 @@ def open_storage(url: str | None, *, must_exist: bool = False) -> optuna.storage
         except (OSError, ValueError) as exc:
             raise StorageError(f"cannot open: {exc}", source=str(path)) from None
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=2 * HEARTBEAT_SECONDS,
-                                          failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
-                                          engine_kwargs=_engine_kwargs(url))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=2 * HEARTBEAT_SECONDS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+                engine_kwargs=_engine_kwargs(url))
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
         detail = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise StorageError(f"cannot open the storage: {detail[:300]}", source=mask(url), field="--storage") from None
