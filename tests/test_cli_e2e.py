@@ -134,3 +134,40 @@ def test_search_report_export_train(tmp_path) -> None:
     assert (tmp_path / "model.keras").stat().st_size > 1000
     unfixed = _run("train", space, cwd=tmp_path)
     assert unfixed.returncode == 2 and "still vary" in unfixed.stderr
+
+
+def test_lr_find_json_plot_and_written_space(tmp_path) -> None:
+    proc = _run("lr-find", str(ROOT / "search_spaces" / "quickstart.yaml"), "--plot", "out.png", "--json",
+                "--write-space", "lr.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["suggestions"]) == {"valley", "steep", "minimum", "slide", "divergence"}
+    assert 1e-6 < data["lr"] < 1.0 and data["rule"] == "valley"
+    assert len(data["curve"]["lr"]) == len(data["curve"]["loss"]) > 5
+    assert (tmp_path / "out.png").read_bytes()[:4] == b"\x89PNG"
+    written = yaml.safe_load((tmp_path / "lr.yaml").read_text())
+    low, high = written["space"]["learning_rate"]["float"]
+    assert written["space"]["learning_rate"]["log"] is True and 0 < low < high
+
+
+def test_lr_find_without_descent_exits_1(tmp_path) -> None:
+    proc = _run("lr-find", str(ROOT / "search_spaces" / "quickstart.yaml"), "--min-lr", "1e-9", "--max-lr", "1e-8",
+                cwd=tmp_path)
+    assert proc.returncode == 1 and "flat" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_search_with_lr_finder_stores_the_lr_used(tmp_path) -> None:
+    space = yaml.safe_load((ROOT / "search_spaces" / "quickstart.yaml").read_text())
+    space["space"]["learning_rate"] = {"lr_finder": {"rule": "valley", "multiplier": {"float": [0.5, 2.0], "log": True}}}
+    path = tmp_path / "lrf.yaml"
+    path.write_text(yaml.safe_dump(space))
+    proc = _run("search", str(path), "--trials", "2", "--max-epochs", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    study = _study(tmp_path, "digits-quickstart")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done
+    for t in done:
+        assert t.user_attrs["lr_used"] == pytest.approx(t.user_attrs["lr_found"] * t.params["lr_multiplier"])
+        assert t.user_attrs["lr_finder_seconds"] > 0 and t.user_attrs["lr_curve"]["lr"]
+    rep = _run("report", cwd=tmp_path)
+    assert "lr_used" in rep.stdout

@@ -110,6 +110,56 @@ def search(
         raise typer.Exit(code=130)
 
 
+@app.command("lr-find")
+@handle_errors
+def lr_find(
+    space_file: SpaceArg,
+    params: Annotated[Optional[list[str]], typer.Option("--params", help="key=value for the model (repeatable).")] = None,
+    from_study: Annotated[Optional[str], typer.Option(help="Use the best trial of this study.")] = None,
+    storage: StorageOpt = None,
+    min_lr: Annotated[float, typer.Option(help="Start of the ramp.")] = 1e-7,
+    max_lr: Annotated[float, typer.Option(help="End of the ramp.")] = 10.0,
+    steps: Annotated[int, typer.Option(min=5, max=10_000, help="Steps (at most one epoch).")] = 100,
+    rule: Annotated[str, typer.Option(help="valley | steep | minimum | slide | divergence.")] = "valley",
+    plot: Annotated[Optional[Path], typer.Option(help="Also save the curve as a PNG.")] = None,
+    write_space: Annotated[Optional[Path], typer.Option(help="Write a copy of the space with the LR range found.")] = None,
+    data: Annotated[Optional[str], typer.Option(help="Data source override.")] = None,
+    target: Annotated[Optional[str], typer.Option(help="Target column override.")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the curve and suggestions as JSON.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """LR range test: ramp the learning rate over (at most) one epoch; suggest an LR and bounds."""
+    from tunecli.errors import SpaceError
+    from tunecli.lr_finder import RULES
+    from tunecli.space import load_space
+
+    if rule not in RULES:
+        raise SpaceError(f"unknown rule {rule!r}; allowed: {', '.join(RULES)}", field="--rule")
+    space = load_space(space_file, {"data.source": data, "data.target": target, "training.backend": backend})
+    from tunecli.lr_find import find_lr, parse_params, space_with_lr_range
+
+    outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
+                      min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule)
+    from tunecli import render
+
+    if as_json:
+        print(json.dumps({**outcome.result.to_dict(), "config": outcome.config}, indent=2, default=str))
+    else:
+        render.lr_find_outcome(outcome)
+    if plot:
+        from tunecli.plots import lr_curve_png
+
+        render.note(f"wrote {lr_curve_png(outcome.result, plot)}")
+    if write_space:
+        from tunecli.results import write_yaml
+
+        low, high = outcome.result.bounds()
+        path = write_yaml(write_space, space_with_lr_range(space.raw, (low, high)),
+                          header=f"{space_file} with learning_rate from the LR range test ({rule}: {outcome.result.lr:.3g}).")
+        render.note(f"wrote {path} (learning_rate: log-uniform {low:.3g} to {high:.3g})")
+
+
 @app.command()
 @handle_errors
 def report(

@@ -139,3 +139,26 @@ def _lr_finder(fig: Any, report: StudyReport) -> bool:
         ax.legend()
     ax.set(xlabel="learning rate", ylabel="loss (smoothed)", title=f"{report.study}: LR finder of trial #{rows[0]['number']}")
     return True
+
+
+def lr_curve_png(result: Any, path: str | Path) -> Path:  # result: lr_finder.LRFindResult
+    """The LR range test curve (log x axis) with every suggestion marked."""
+    path = Path(path)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(result.lrs, result.losses, label="loss (smoothed)")
+    for i, (name, lr) in enumerate(result.suggestions.items()):
+        style = "-" if name == result.rule else ":"
+        ax.axvline(lr, color=f"C{i + 1}", linestyle=style, label=f"{name}: {lr:.2g}")
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="loss", title="LR range test")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise TuneCliError(f"cannot write the plot: {exc.strerror}", source=str(path), field="--plot") from None
+    finally:
+        plt.close(fig)
+    return path

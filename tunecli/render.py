@@ -116,3 +116,55 @@ def train_outcome(outcome) -> None:  # noqa: ANN001 - train.TrainOutcome
                       f"{outcome.mc_mean:.4f}; spread of single passes ±{outcome.mc_std:.4f}")
     if outcome.model_path:
         console.print(f"model saved to [bold]{outcome.model_path}[/]")
+
+
+def lr_find_outcome(outcome) -> None:  # noqa: ANN001 - lr_find.LRFindOutcome
+    from rich.table import Table
+
+    result = outcome.result
+    console.print(f"[dim]{outcome.dataset}[/]")
+    shown = {k: v for k, v in outcome.config.items() if k != "learning_rate"}
+    console.print(f"model: {outcome.config_source}: " + ", ".join(f"{k}={fmt(v)}" for k, v in shown.items()))
+    _terminal_plot(result)
+    table = Table(title="Suggested learning rates", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+    table.add_column("rule")
+    table.add_column("learning rate", justify="right")
+    table.add_column("how")
+    how = {"valley": "inside the longest falling stretch (fastai's default)",
+           "steep": "steepest descent of loss vs log(lr)", "minimum": "LR at the lowest loss / 10",
+           "slide": "fastai's interval slide rule", "divergence": "10x below where the loss starts to climb"}
+    for name, lr in result.suggestions.items():
+        mark = "[bold green]→ " if name == result.rule else "  "
+        table.add_row(f"{mark}{name}[/]" if name == result.rule else f"{mark}{name}", f"{lr:.3g}", how[name])
+    console.print(table)
+    low, high = result.bounds()
+    console.print(f"Suggested learning rate ({result.rule}): [bold]{result.lr:.3g}[/]   "
+                  f"search bounds: {low:.3g} to {high:.3g} (log-uniform)")
+    console.print(f"[dim]{result.steps} steps in {result.seconds:.1f}s"
+                  f"{'; stopped early: the loss exploded' if result.stopped_early else ''}[/]")
+    for text in result.notes:
+        console.print(f"[dim]{text}[/]")
+
+
+def _terminal_plot(result, width: int = 72, height: int = 14) -> None:  # noqa: ANN001
+    """Loss vs log10(LR) drawn with characters; the chosen rule's LR marked with '|'."""
+    import math
+
+    xs = [math.log10(x) for x in result.lrs]
+    ys = [y for y in result.losses if math.isfinite(y)]
+    if len(ys) < 2:
+        return
+    x0, x1, y0, y1 = xs[0], xs[-1], min(ys), min(max(ys), 4 * min(ys) if min(ys) > 0 else max(ys))
+    grid = [[" "] * width for _ in range(height)]
+    col = lambda x: min(width - 1, max(0, round((x - x0) / ((x1 - x0) or 1) * (width - 1))))  # noqa: E731
+    mark = col(math.log10(result.lr))
+    for row in grid:
+        row[mark] = "|"
+    for x, y in zip(xs, result.losses):
+        if math.isfinite(y):
+            r = height - 1 - min(height - 1, max(0, round((min(y, y1) - y0) / ((y1 - y0) or 1) * (height - 1))))
+            grid[r][col(x)] = "•"
+    console.print(f"loss (smoothed) {y1:.3g}", markup=False)
+    for row in grid:
+        console.print("  " + "".join(row), markup=False, highlight=False)
+    console.print(f"  {y0:.3g} at bottom; lr 1e{x0:.1f} … 1e{x1:.1f}; | = {result.rule} {result.lr:.3g}", markup=False)

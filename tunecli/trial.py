@@ -7,7 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from tunecli.lr_finder import NoDescent
 from tunecli.model import build_mlp, keras, with_defaults
+from tunecli.params import LrFinderParam
 from tunecli.optimizers import make_optimizer
 from tunecli.schedules import make_schedule, schedule_callbacks
 
@@ -95,6 +97,12 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     """
     start = time.perf_counter()
     p = with_defaults(params)
+    extras: dict[str, Any] = {}
+    if isinstance(p["learning_rate"], LrFinderParam):
+        try:
+            p["learning_rate"], extras = _find_lr(p, dataset, seed)
+        except NoDescent as exc:
+            return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
     x = dataset.x_train if x is None else x
     y = dataset.y_train if y is None else y
     validation = (dataset.x_val, dataset.y_val) if validation is None else validation
@@ -123,7 +131,23 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
                            reason=f"{type(exc).__name__}: {message}")
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
-    return _result(hist, watch, objective, time.perf_counter() - start, first, model if keep_model else None)
+    result = _result(hist, watch, objective, time.perf_counter() - start, first, model if keep_model else None)
+    result.extras.update(extras)
+    return result
+
+
+def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None) -> tuple[float, dict[str, Any]]:
+    """Run the range test for this configuration; the LR to use and what to store about it."""
+    from tunecli.lr_range import run_range_test
+
+    spec: LrFinderParam = p["learning_rate"]
+    found = run_range_test(p, dataset, min_lr=spec.min_lr, max_lr=spec.max_lr, steps=spec.steps, rule=spec.rule,
+                           seed=seed)
+    multiplier = float(p.get("lr_multiplier", spec.multiplier.value if hasattr(spec.multiplier, "value") else 1.0))
+    lr = found.lr * multiplier
+    curve = found.to_dict(max_points=60)
+    return lr, {"lr_used": lr, "lr_found": found.lr, "lr_rule": spec.rule, "lr_finder_seconds": round(found.seconds, 3),
+                "lr_finder_steps": found.steps, "lr_suggestions": found.suggestions, "lr_curve": curve["curve"]}
 
 
 def _result(hist: dict[str, list[float]], watch: _Watch, objective: Objective, seconds: float,

@@ -14,7 +14,7 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 
 from tunecli.engines._base import INTERRUPTED, SearchContext, SearchEngine, result_attrs
 from tunecli.errors import SpaceError
-from tunecli.params import ChoiceParam, FixedParam, FloatParam, IntParam, LrFinderParam
+from tunecli.params import FixedParam, FloatParam, IntParam, LrFinderParam
 
 if TYPE_CHECKING:
     from tunecli.space import SearchSpace
@@ -40,16 +40,24 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
         spec = space.space[name]
         if not condition_holds(spec, params):
             continue
-        if isinstance(spec, (FixedParam, LrFinderParam)):
-            params[name] = spec.value if isinstance(spec, FixedParam) else spec
-        elif isinstance(spec, IntParam):
-            params[name] = trial.suggest_int(name, spec.low, spec.high, step=spec.step, log=spec.log)
-        elif isinstance(spec, FloatParam):
-            params[name] = trial.suggest_float(name, spec.low, spec.high, step=spec.step, log=spec.log)
-        elif isinstance(spec, ChoiceParam):
-            raw = trial.suggest_categorical(name, [_encode(c) for c in spec.choices])
-            params[name] = _decode(raw, spec.choices)
+        if isinstance(spec, LrFinderParam):
+            params[name] = spec
+            if not isinstance(spec.multiplier, FixedParam):
+                params["lr_multiplier"] = _suggest_one(trial, "lr_multiplier", spec.multiplier)
+        elif isinstance(spec, FixedParam):
+            params[name] = spec.value
+        else:
+            params[name] = _suggest_one(trial, name, spec)
     return params
+
+
+def _suggest_one(trial: optuna.Trial, name: str, spec: Any) -> Any:
+    if isinstance(spec, IntParam):
+        return trial.suggest_int(name, spec.low, spec.high, step=spec.step, log=spec.log)
+    if isinstance(spec, FloatParam):
+        return trial.suggest_float(name, spec.low, spec.high, step=spec.step, log=spec.log)
+    raw = trial.suggest_categorical(name, [_encode(c) for c in spec.choices])
+    return _decode(raw, spec.choices)
 
 
 def make_sampler(space: SearchSpace) -> optuna.samplers.BaseSampler:
