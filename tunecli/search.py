@@ -137,9 +137,10 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
 
 
 def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective):  # noqa: ANN202
-    def run(params: dict[str, Any], **kwargs: Any) -> Any:
+    def run(params: dict[str, Any], max_epochs: int | None = None, **kwargs: Any) -> Any:
         from tunecli.trial import run_trial
 
-        return run_trial(params, dataset, space.training, objective, **kwargs)
+        training = space.training.model_copy(update={"max_epochs": max_epochs}) if max_epochs else space.training
+        return run_trial(params, dataset, training, objective, **kwargs)
 
     return run
