@@ -25,6 +25,7 @@ from tunecli.runtime import init_backend  # noqa: E402
 init_backend(None)
 
 from tunecli.data import load_data  # noqa: E402
+from tunecli.lr_finder import NoDescent  # noqa: E402
 from tunecli.lr_range import run_range_test  # noqa: E402
 from tunecli.objective import resolve_objective  # noqa: E402
 from tunecli.space import DataSpec, EarlyStopping, Training  # noqa: E402
@@ -64,8 +65,14 @@ def main() -> None:
                 grid = {lr: val_loss({**base, "learning_rate": lr}, data, training) for lr in GRID}
                 grid_seconds = time.perf_counter() - t
                 best_lr = min(grid, key=grid.get)
-                found = run_range_test(base, data, seed=0)
                 per_epoch = math.ceil(len(data.x_train) / batch)
+                try:
+                    found = run_range_test(base, data, seed=0)
+                except NoDescent as exc:
+                    row = {"data": name, "arch": arch, "grid_best_lr": best_lr, "finder_error": exc.message}
+                    print(json.dumps(row), flush=True)
+                    out.write(json.dumps(row) + "\n")
+                    continue
                 row = {"data": name, "arch": arch, "grid_best_lr": best_lr, "grid_best_loss": grid[best_lr],
                        "grid_seconds": round(grid_seconds, 1), "finder_seconds": round(found.seconds, 2),
                        "finder_epochs": round(found.steps / per_epoch, 3), "rules": {}}

@@ -66,6 +66,11 @@ def smooth(losses: list[float], beta: float = BETA) -> list[float]:
     return out
 
 
+def short_curve_beta(steps: int) -> float:
+    """0.98 for 200+ steps; less smoothing for short curves (one epoch of a small data set)."""
+    return min(BETA, 1 - 4 / max(steps, 5))
+
+
 def lr_schedule(min_lr: float, max_lr: float, steps: int) -> np.ndarray:
     """Exponentially spaced learning rates from min_lr to max_lr."""
     return min_lr * (max_lr / min_lr) ** (np.arange(steps) / max(1, steps - 1))

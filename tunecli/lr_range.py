@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tunecli.lr_finder import DIVERGE_FACTOR, LRFindResult, lr_schedule, smooth, suggest
+from tunecli.lr_finder import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, suggest
 from tunecli.model import build_mlp, keras, with_defaults
 from tunecli.trial import compile_model
 
@@ -39,7 +39,7 @@ class LRRamp(keras.callbacks.Callback):
         loss = k * mean - (k - 1) * self._mean
         self._mean = mean
         self.losses.append(loss)
-        smoothed = smooth(self.losses)
+        smoothed = smooth(self.losses, beta=short_curve_beta(len(self.lrs)))
         if not math.isfinite(loss) or (k > 5 and smoothed[-1] > DIVERGE_FACTOR * min(smoothed)):
             self.stopped_early = True
             self.model.stop_training = True
@@ -73,7 +73,7 @@ def run_range_test(params: dict[str, Any], dataset: Dataset, *, min_lr: float = 
               verbose=0, shuffle=True)
     raw = ramp.losses
     used = lrs[: len(raw)]
-    smoothed = smooth(raw)
+    smoothed = smooth(raw, beta=short_curve_beta(n))
     result = LRFindResult([float(x) for x in used], smoothed, raw, {}, rule, steps=len(raw),
                           stopped_early=ramp.stopped_early)
     result.suggestions = suggest(result.lrs, smoothed)
