@@ -48,7 +48,65 @@ CASES = [
     ("missing data file", _space(data={"source": "missing.csv", "target": "y"}), "no such file"),
     ("bad algorithm", _space(search__algorithm="bayes"), "search.algorithm"),
     ("accuracy on regression", _space(data={"source": "diabetes"}, objective="val_accuracy"), "objective"),
+    ("deeply nested garbage", "study: " + "[" * 5000 + "]" * 5000 + "\n", "space.yaml"),
+    ("negative trials", _space(search__trials=-5), "search.trials"),
+    ("negative epochs", _space(training__max_epochs=-1), "training.max_epochs"),
+    ("absurd batch size", _space(space__batch_size=10**9), "space.batch_size"),
+    ("absurd layers", _space(space__n_hidden={"int": [1, 10**6]}), "space.n_hidden"),
+    ("dropout of 1", _space(space__dropout=1.0), "space.dropout"),
+    ("bad timeout", _space(search__timeout="soon"), "search.timeout"),
+    ("workers with keras-tuner", _space(search__engine="keras-tuner", search__algorithm="random", search__workers=2),
+     "workers"),
+    ("bad study name", _space(study="my study/../x"), "study"),
+    ("when cycle", _space(space__momentum={"float": [0.8, 0.9], "when": {"rho": [0.9]}},
+                          space__rho={"float": [0.8, 0.9], "when": {"momentum": [0.85]}}), "space"),
 ]
+
+DATA_CASES = [
+    ("ragged csv", "a,b\n1,2\n3,4,5,6\n" + "\n".join(f"{i},{i % 2}" for i in range(30)), "b", "cannot parse"),
+    ("single class", "a,b\n" + "\n".join(f"{i},x" for i in range(30)), "b", "single class"),
+    ("all-NaN column", "a,e,b\n" + "\n".join(f"{i},,{i % 2}" for i in range(30)), "b", "no values at all"),
+    ("too few rows", "a,b\n1,0\n2,1\n", "b", "only 2 rows"),
+    ("missing target", "a,b\n" + "\n".join(f"{i},{i % 2}" for i in range(30)), "label", "not found; columns: a, b"),
+    ("text target for regression", "a,b\n" + "\n".join(f"{i},t{i}" for i in range(30)), "b", "not numeric"),
+]
+
+
+@pytest.mark.parametrize("name,csv_text,target,fragment", DATA_CASES, ids=[c[0] for c in DATA_CASES])
+def test_bad_data_exits_2(tmp_path, monkeypatch, name, csv_text, target, fragment) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text(csv_text)
+    task = "regression" if "regression" in name else "auto"
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(_space(data={"source": "d.csv", "target": target, "task": task})))
+    result = runner.invoke(app, ["search", str(path)])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output and "Traceback" not in result.output
+    assert "d.csv" in result.output
+
+
+def test_unreadable_data_file(tmp_path, monkeypatch) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").mkdir()  # a folder where a file is expected
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(_space(data={"source": "d.csv", "target": "y"})))
+    result = runner.invoke(app, ["search", str(path)])
+    assert result.exit_code == 2 and "d.csv" in result.output and "Traceback" not in result.output
+
+
+def test_unreachable_storage_masks_the_password(tmp_path, monkeypatch) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(_space()))
+    result = runner.invoke(app, ["search", str(path), "--storage", "postgresql://me:hunter2@127.0.0.1:1/db"])
+    assert result.exit_code == 2, result.output
+    assert "hunter2" not in result.output and "***" in result.output
 
 
 @pytest.mark.parametrize("name,content,fragment", CASES, ids=[c[0] for c in CASES])

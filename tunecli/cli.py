@@ -82,6 +82,7 @@ def search(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the sampler and of each trial.")] = None,
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
     storage: StorageOpt = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study (optuna engine).")] = None,
     backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     best_out: Annotated[Optional[Path], typer.Option(help="Where to write the best configuration "
                                                      "(default: STUDY-best.yaml).")] = None,
@@ -95,6 +96,7 @@ def search(
         "data.source": data, "data.target": target, "data.task": task, "search.engine": engine,
         "search.algorithm": algorithm, "search.pruner": pruner, "search.trials": trials, "search.timeout": timeout,
         "training.max_epochs": max_epochs, "search.seed": seed, "study": study, "training.backend": backend,
+        "search.workers": workers,
     }
     space = load_space(space_file, overrides)
     from tunecli.search import run_search

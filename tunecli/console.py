@@ -117,3 +117,22 @@ def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, ti
             cells.append(row.get("flags", ""))
         table.add_row(*cells)
     return table
+
+
+class SilentProgress(SearchProgress):
+    """For helper worker processes: no display at all."""
+
+    def __init__(self, total: int, done: int, metric: str, max_epochs: int) -> None:
+        super().__init__(total, done, metric, max_epochs, quiet=True)
+
+    def __enter__(self) -> SilentProgress:
+        return self
+
+    def start_trial(self, number: int, config: dict[str, Any]) -> None:
+        pass
+
+    def epoch(self, epoch: int, value: float, logs: dict[str, float]) -> None:
+        pass
+
+    def end_trial(self, number: int, result: TrialResult, study: optuna.Study) -> None:
+        self.done += 1

@@ -18,7 +18,7 @@ TOP = 10
 
 def search_outcome(outcome: SearchOutcome) -> None:
     rows = ranked(outcome.rows, outcome.objective.direction)
-    counted = [r for r in rows if not r["interrupted"]]
+    counted = [r for r in rows if not r["discarded"]]
     console.print(f"[dim]{outcome.dataset}[/]")
     if counted:
         columns = varying_columns(counted) or list(counted[0]["params"])[:6]
@@ -70,7 +70,7 @@ def study_report(report: StudyReport, top: int) -> None:
     if s["fixed"]:
         lines.append("fixed      " + ", ".join(f"{k}={fmt(v)}" for k, v in s["fixed"].items()))
     console.print(Panel("\n".join(lines), title=f"study {report.study}", subtitle=report.storage, expand=False))
-    rows = [r for r in ranked(report.rows, report.direction) if not r["interrupted"]][:top]
+    rows = [r for r in ranked(report.rows, report.direction) if not r["discarded"]][:top]
     max_epochs = report.attrs.get("max_epochs")
     for row in rows:
         row["flags"] = " ".join(diagnose(row, max_epochs))

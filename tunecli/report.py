@@ -35,7 +35,8 @@ class StudyReport:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for row in self.rows:
-            out[row["state"]] = out.get(row["state"], 0) + 1
+            state = "DISCARDED" if row.get("discarded") else row["state"]
+            out[state] = out.get(state, 0) + 1
         return out
 
     @property

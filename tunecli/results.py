@@ -25,13 +25,14 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
         value = t.value if t.state.name == "COMPLETE" else attrs.get("best_value")
+        reason = attrs.get("fail_reason") or attrs.get("discarded")
         rows.append({
             "number": t.number, "state": t.state.name, "value": value,
             "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
             "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
-            "reason": attrs.get("fail_reason"), "curve": attrs.get("curve", {}),
+            "reason": reason, "curve": attrs.get("curve", {}),
             "best_epoch": attrs.get("best_epoch"), "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
-            "interrupted": bool(attrs.get("interrupted")),
+            "discarded": attrs.get("discarded"),
         })
     return rows
 

@@ -118,11 +118,14 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     progress.done = before
     progress.set_best(study)
     interrupted = False
+    helpers = _start_helpers(space, storage_url, space.search.workers - 1)
     with progress:
         try:
             engine.run(ctx)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            interrupted = _join_helpers(helpers) or interrupted
     rows = trial_rows(study)
     outcome = SearchOutcome(space.study, store.describe(storage_url), objective, rows, time.monotonic() - started,
                             ctx.finished() - before, dataset.describe(), interrupted=interrupted)
@@ -134,6 +137,59 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
                                               f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
                                               "Every value is fixed: run it with tunecli search or tunecli train.")
     return outcome
+
+
+def _start_helpers(space: SearchSpace, storage_url: str | None, count: int) -> list[Any]:
+    """Start ``count`` more worker processes on the same study (each with its own Keras runtime)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    helpers = []
+    for index in range(count):
+        proc = context.Process(target=worker_main, args=(space.raw, space.path, storage_url, index + 1),
+                               name=f"tunecli-worker-{index + 1}")
+        proc.start()
+        helpers.append(proc)
+    return helpers
+
+
+def _join_helpers(helpers: list[Any]) -> bool:
+    """Wait for the helper workers; True when one of them was interrupted."""
+    interrupted = False
+    for proc in helpers:
+        try:
+            proc.join()
+        except KeyboardInterrupt:
+            proc.join()
+            interrupted = True
+        interrupted = interrupted or proc.exitcode == 130
+    return interrupted
+
+
+def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, index: int) -> None:
+    """A helper worker: same study, no display; exits 130 when interrupted."""
+    import sys
+
+    from tunecli.console import SilentProgress
+    from tunecli.data import load_data
+    from tunecli.engines import SearchContext, get_engine
+    from tunecli.runtime import init_backend
+    from tunecli.space import validate_space
+
+    space = validate_space(raw, source=path)
+    if space.search.seed is not None:  # each worker samples (and seeds its trials) differently
+        space.search.seed += 1000 * index
+    init_backend(space.training.backend)
+    dataset = load_data(space.data, base_dir=Path(path).parent if path else None)
+    objective = resolve_objective(space.objective, dataset.task, path)
+    study = open_study(space, objective, storage_url)
+    progress = SilentProgress(space.search.trials, 0, objective.metric, space.training.max_epochs)
+    deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
+    ctx = SearchContext(space, dataset, objective, study, progress, deadline, _trial_runner(space, dataset, objective))
+    try:
+        get_engine(space.search.engine).run(ctx)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective):  # noqa: ANN202

@@ -52,6 +52,7 @@ class SearchSettings(_Strict):
     trials: int = Field(20, ge=1, le=100_000)
     timeout: float | None = Field(None, gt=0)
     seed: int | None = 42
+    workers: int = Field(1, ge=1, le=64)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -66,6 +67,12 @@ class SearchSettings(_Strict):
         if value not in allowed:
             raise ValueError(f"unknown algorithm {value!r} for engine {engine}; allowed: {', '.join(allowed)}")
         return value
+
+    @model_validator(mode="after")
+    def _workers(self) -> SearchSettings:
+        if self.workers > 1 and self.engine != "optuna":
+            raise ValueError(f"workers > 1 needs engine optuna (got {self.engine}); Keras Tuner runs one process")
+        return self
 
 
 class EarlyStopping(_Strict):
@@ -116,6 +123,8 @@ class SearchSpace(_Strict):
         pending = dict(self.space)
         while pending:
             ready = [n for n, p in pending.items() if all(d in done for d in (p.when or {}))]
+            if not ready:  # a cycle: the caller reports it
+                break
             done.extend(ready)
             for name in ready:
                 pending.pop(name)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     import optuna
 
 DEFAULT_FILE = "tunecli.journal"
-HEARTBEAT_SECONDS = 30
 
 
 def mask(url: str | None) -> str:
@@ -53,10 +52,11 @@ def open_storage(url: str | None, *, must_exist: bool = False) -> optuna.storage
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=2 * HEARTBEAT_SECONDS,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-                engine_kwargs=_engine_kwargs(url))
+            # Dead workers are found by tunecli's own heartbeats (coordination.py), for every store alike.
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+    except ImportError:
+        raise StorageError("the database driver is not installed; for PostgreSQL: pip install 'psycopg[binary]' "
+                           "(or pip install 'tunecli[postgres]')", source=mask(url), field="--storage") from None
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise many types
         detail = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise StorageError(f"cannot open the storage: {detail[:300]}", source=mask(url), field="--storage") from None

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from tunecli.space import SearchSpace
     from tunecli.trial import TrialResult
 
-#: User attribute marking a trial stopped by Ctrl-C; such trials do not count towards ``trials``.
-INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -32,12 +30,10 @@ class SearchContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def finished(self) -> int:
-        """Trials that count towards the requested total (everything but running and interrupted ones)."""
-        import optuna
+        """Trials that count towards the requested total (see ``coordination``)."""
+        from tunecli.coordination import finished
 
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
-        return sum(1 for t in self.study.get_trials(deepcopy=False, states=states)
-                   if not t.user_attrs.get(INTERRUPTED))
+        return finished(self.study)
 
     def remaining(self) -> int:
         return max(0, self.space.search.trials - self.finished())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import signal
 import warnings
 
 import optuna
@@ -12,7 +13,8 @@ from optuna.trial import TrialState
 
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
-from tunecli.engines._base import INTERRUPTED, SearchContext, SearchEngine, result_attrs
+from tunecli import coordination
+from tunecli.engines._base import SearchContext, SearchEngine, result_attrs
 from tunecli.errors import SpaceError
 from tunecli.params import FixedParam, FloatParam, IntParam, LrFinderParam
 
@@ -113,11 +115,17 @@ class OptunaEngine(SearchEngine):
     name = "optuna"
 
     def run(self, ctx: SearchContext) -> None:
-        while ctx.remaining() > 0 and not ctx.out_of_time():
-            self._one(ctx)
+        while not ctx.out_of_time():
+            coordination.reap_dead(ctx.study)
+            if ctx.remaining() - coordination.running_alive(ctx.study) <= 0 or not self._one(ctx):
+                break
 
-    def _one(self, ctx: SearchContext) -> None:
+    def _one(self, ctx: SearchContext) -> bool:
+        """Run one trial; False when this worker's trial was surplus (the total is reached)."""
         trial = ctx.study.ask()
+        if coordination.claimed_before(ctx.study, trial.number) >= ctx.space.search.trials:
+            coordination.discard(ctx.study, trial, "surplus: the requested number of trials was reached")
+            return False
         params = suggest(trial, ctx.space)
         config = {**ctx.space.fixed_values(), **{k: v for k, v in params.items() if not isinstance(v, LrFinderParam)}}
         ctx.progress.start_trial(trial.number, config)
@@ -128,16 +136,18 @@ class OptunaEngine(SearchEngine):
             return trial.should_prune()
 
         try:
-            result = ctx.run_trial(params, on_epoch=on_epoch, seed=_trial_seed(ctx, trial.number))
+            with coordination.Heartbeat(ctx.study, trial):
+                result = ctx.run_trial(params, on_epoch=on_epoch, seed=_trial_seed(ctx, trial.number))
         except KeyboardInterrupt:
-            trial.set_user_attr(INTERRUPTED, True)
-            ctx.study.tell(trial, state=TrialState.FAIL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C exits at once
+            coordination.discard(ctx.study, trial, "interrupted (Ctrl-C)")
             raise
         for key, value in result_attrs(result, config).items():
             trial.set_user_attr(key, value)
         state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
         ctx.study.tell(trial, result.value if state == TrialState.COMPLETE else None, state=state)
         ctx.progress.end_trial(trial.number, result, ctx.study)
+        return True
 
 
 def _trial_seed(ctx: SearchContext, number: int) -> int | None:
