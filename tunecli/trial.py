@@ -125,6 +125,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
         fit_start = time.perf_counter()
         history = model.fit(x, y, batch_size=batch, epochs=training.max_epochs, validation_data=validation,
                             validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
+        fit_end = time.perf_counter()
     except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         return TrialResult("FAIL", None, len(watch.epoch_ends), time.perf_counter() - start,
@@ -132,7 +133,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
     result = _result(hist, watch, objective, time.perf_counter() - start, first, model if keep_model else None)
-    result.extras.update(extras)
+    result.extras.update(extras, fit_seconds=round(fit_end - fit_start, 3))
     return result
 
 

@@ -1,0 +1,184 @@
+"""Side-by-side benchmark: tunecli vs Keras Tuner, plain Optuna and scikit-learn.
+
+    python benchmarks/run.py                                # digits, all tools, 3 seeds
+    python benchmarks/run.py --data digits housing mnist --seeds 3
+    python benchmarks/run.py --tools tunecli kt-random --seeds 1
+
+Every (tool, data set, seed) runs in its own process (a fresh Keras runtime); the clock starts
+after the data is loaded and stops when the search returns. Writes raw JSON lines to
+benchmarks/results/runs.jsonl and a markdown table (medians over seeds, ratios to tunecli)
+to benchmarks/results/table.md. Data: digits (built in), ../shared/data/housing.csv,
+../shared/data/mnist_20k (skipped when absent). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+TOOLS = ["tunecli", "tunecli-lrfinder", "optuna", "kt-random", "kt-hyperband", "kt-bayesian", "sklearn"]
+BUDGETS = {"digits": {"trials": 15, "max_epochs": 20}, "housing": {"trials": 10, "max_epochs": 15},
+           "mnist": {"trials": 8, "max_epochs": 5}}
+
+
+def data_spec(name: str) -> dict:
+    if name == "digits":
+        return {"source": "digits"}
+    if name == "housing":
+        return {"source": str(SHARED / "housing.csv"), "target": "median_house_value", "target_scale": 100000}
+    return {"source": str(SHARED / "mnist_20k")}
+
+
+def run_one(tool: str, name: str, seed: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tunecli.runtime import init_backend
+
+    init_backend(None)
+    import keras
+    import peers
+
+    from tunecli.data import load_data
+    from tunecli.space import DataSpec
+
+    data = load_data(DataSpec(**data_spec(name)))
+    metric = "val_accuracy" if data.task == "classification" else "val_rmse"
+    budget = BUDGETS[name]
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if tool.startswith("tunecli"):
+            out = _tunecli(tool, name, data, metric, budget, seed, tmp)
+        elif tool == "optuna":
+            out = peers.optuna_plain(data, metric, budget, seed)
+        elif tool.startswith("kt-"):
+            out = peers.keras_tuner(tool[3:], data, metric, budget, seed, tmp)
+        else:
+            out = peers.sklearn_random(data, metric, budget, seed)
+        wall = time.perf_counter() - start
+    meter = out.pop("meter", None)
+    epochs = out.get("epochs", meter.epochs if meter else None)
+    fit_seconds = out.get("fit_seconds", meter.fit_seconds if meter else None)
+    row = {"tool": tool, "data": name, "seed": seed, "metric": metric, "wall": round(wall, 2), **out,
+           "epochs": epochs, "seconds_per_epoch": round(wall / epochs, 4) if epochs else None,
+           "overhead_per_trial": round((wall - fit_seconds) / out["trials"], 3) if fit_seconds is not None else None}
+    if tool != "sklearn":
+        row["test_score"] = _test_score(keras, peers, out["best_params"], data, metric, budget)
+    return row
+
+
+def _tunecli(tool: str, name: str, data, metric: str, budget: dict, seed: int, tmp: str) -> dict:
+    import peers
+
+    from tunecli.search import run_search
+    from tunecli.space import validate_space
+
+    space = dict(peers.SPACE_YAML)
+    if tool == "tunecli-lrfinder":
+        space["learning_rate"] = {"lr_finder": {"rule": "valley", "multiplier": {"float": [0.3, 3.0], "log": True}}}
+    raw = {"study": f"bench-{name}", "data": data_spec(name), "objective": metric,
+           "search": {"trials": budget["trials"], "seed": seed},
+           "training": {"max_epochs": budget["max_epochs"], "early_stopping": {"patience": peers.PATIENCE}},
+           "space": space}
+    os.chdir(tmp)
+    outcome = run_search(validate_space(raw), quiet=True, best_out=Path(tmp) / "best.yaml")
+    rows = [r for r in outcome.rows if not r.get("discarded")]
+    best = outcome.best
+    params = {k: v for k, v in best["params"].items()}
+    if "learning_rate" not in params or not isinstance(params["learning_rate"], float):
+        params["learning_rate"] = best.get("lr_used") or 1e-3
+    return {"best_value": best["value"], "best_params": params, "trials": len(rows),
+            "epochs": sum(r["epochs"] or 0 for r in rows),
+            "fit_seconds": sum(r.get("fit_seconds") or 0 for r in rows)}
+
+
+def _test_score(keras, peers, params: dict, data, metric: str, budget: dict) -> float:
+    """Refit the best configuration (same code for every tool) and score it once on the test split."""
+    import numpy as np
+
+    keras.backend.clear_session()
+    p = {"n_hidden": 2, "n_neurons": 64, "learning_rate": 1e-3, "batch_size": 32, "activation": "relu", "dropout": 0.0,
+         **{k: v for k, v in params.items() if k in ("n_hidden", "n_neurons", "learning_rate", "batch_size",
+                                                    "activation", "dropout")}}
+    model = peers.keras_model(keras, p, data.n_features, data.task, data.n_classes)
+    stop = keras.callbacks.EarlyStopping(monitor=metric, mode="max" if metric.endswith("accuracy") else "min",
+                                         patience=peers.PATIENCE, restore_best_weights=True)
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), batch_size=p["batch_size"],
+              epochs=budget["max_epochs"], callbacks=[stop], verbose=0)
+    pred = model.predict(data.x_test, verbose=0)
+    if metric.endswith("accuracy"):
+        return round(float((pred.argmax(axis=1) == data.y_test).mean()), 4)
+    return round(float(np.sqrt(((pred.ravel() - data.y_test) ** 2).mean())), 4)
+
+
+def table(rows: list[dict]) -> str:
+    """Medians over seeds per (data, tool), with ratios to tunecli's wall time and epochs."""
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+             f"{time.strftime('%Y-%m-%d')}", "",
+             "| data | tool | seeds | best val (median) | test | trials | epochs | wall s | s/epoch | overhead s/trial | wall vs tunecli |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["data"], r["tool"]), []).append(r)
+
+    def med(rs: list, key: str):
+        vals = [r[key] for r in rs if r.get(key) is not None]
+        return statistics.median(vals) if vals else None
+
+    for (name, tool), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], TOOLS.index(kv[0][1]))):
+        base = groups.get((name, "tunecli"))
+        ratio = med(rs, "wall") / med(base, "wall") if base else None
+        fmt = lambda v, f="{:.4f}": "—" if v is None else f.format(v)  # noqa: E731
+        lines.append(f"| {name} | {tool} | {len(rs)} | {fmt(med(rs, 'best_value'))} | {fmt(med(rs, 'test_score'))} | "
+                     f"{fmt(med(rs, 'trials'), '{:.0f}')} | {fmt(med(rs, 'epochs'), '{:.0f}')} | "
+                     f"{fmt(med(rs, 'wall'), '{:.1f}')} | {fmt(med(rs, 'seconds_per_epoch'), '{:.3f}')} | "
+                     f"{fmt(med(rs, 'overhead_per_trial'), '{:.2f}')} | {fmt(ratio, '{:.2f}x')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", nargs="+", default=["digits"], choices=list(BUDGETS))
+    parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--one", nargs=3, metavar=("TOOL", "DATA", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2])), default=str))
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with open(RESULTS / "runs.jsonl", "a") as raw:
+        for name in args.data:
+            if name != "digits" and not SHARED.is_dir():
+                print(f"skip {name}: {SHARED} absent", file=sys.stderr)
+                continue
+            for seed in range(args.seeds):
+                for tool in args.tools:
+                    proc = subprocess.run([sys.executable, __file__, "--one", tool, name, str(seed)],
+                                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                    if proc.returncode != 0:
+                        print(f"{tool} {name} {seed} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+                        continue
+                    row = json.loads(proc.stdout.strip().splitlines()[-1])
+                    print(json.dumps(row), flush=True)
+                    raw.write(json.dumps(row) + "\n")
+                    rows.append(row)
+    text = table(rows)
+    (RESULTS / "table.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
