@@ -39,19 +39,20 @@ def fmt(value: Any) -> str:
 class SearchProgress:
     """Live line while searching: trial i of N, best so far, the running trial's epoch and metric."""
 
-    def __init__(self, total: int, done: int, metric: str, max_epochs: int, *, quiet: bool = False) -> None:
+    def __init__(self, total: int, done: int, metric: str, max_epochs: int, *, quiet: bool = False,
+                 live: bool = True) -> None:
         self.total, self.done, self.metric, self.max_epochs = total, done, metric, max_epochs
         self.best: float | None = None
         self.maximize = metric.endswith("accuracy")
         self.current: tuple[int, dict[str, Any]] | None = None
         self.epoch_text = ""
         out = err_console if quiet else console
-        self.quiet = quiet
+        self.quiet, self.show_live = quiet, live
         self.live = Live(self._render(), console=out, refresh_per_second=8, transient=True,
                          redirect_stdout=False, redirect_stderr=False)
 
     def __enter__(self) -> SearchProgress:
-        if sys.stderr.isatty() or not self.quiet:
+        if self.show_live and (sys.stderr.isatty() or not self.quiet):
             self.live.__enter__()
         return self
 
@@ -117,22 +118,3 @@ def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, ti
             cells.append(row.get("flags", ""))
         table.add_row(*cells)
     return table
-
-
-class SilentProgress(SearchProgress):
-    """For helper worker processes: no display at all."""
-
-    def __init__(self, total: int, done: int, metric: str, max_epochs: int) -> None:
-        super().__init__(total, done, metric, max_epochs, quiet=True)
-
-    def __enter__(self) -> SilentProgress:
-        return self
-
-    def start_trial(self, number: int, config: dict[str, Any]) -> None:
-        pass
-
-    def epoch(self, epoch: int, value: float, logs: dict[str, float]) -> None:
-        pass
-
-    def end_trial(self, number: int, result: TrialResult, study: optuna.Study) -> None:
-        self.done += 1

@@ -99,9 +99,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         quiet: progress goes to stderr (``--json``).
         best_out: where to write the best configuration (default ``<study>-best.yaml``).
     """
-    from tunecli.console import SearchProgress
+    from tunecli.coordination import finished
     from tunecli.data import load_data
-    from tunecli.engines import SearchContext, get_engine
     from tunecli.runtime import init_backend
 
     init_backend(space.training.backend)
@@ -109,26 +108,17 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     dataset = load_data(space.data, base_dir=base)
     objective = resolve_objective(space.objective, dataset.task, space.path)
     study = open_study(space, objective, storage_url)
-    engine = get_engine(space.search.engine)
     started = time.monotonic()
-    deadline = started + space.search.timeout if space.search.timeout else None
-    progress = SearchProgress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet)
-    ctx = SearchContext(space, dataset, objective, study, progress, deadline, _trial_runner(space, dataset, objective))
-    before = ctx.finished()
-    progress.done = before
-    progress.set_best(study)
-    interrupted = False
-    helpers = _start_helpers(space, storage_url, space.search.workers - 1)
-    with progress:
-        try:
-            engine.run(ctx)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            interrupted = _join_helpers(helpers) or interrupted
+    before = finished(study)
+    if space.search.engine == "optuna" and (space.search.workers > 1 or space.training.recycle_after):
+        from tunecli.workers import run_pool
+
+        interrupted = run_pool(space, storage_url, study, quiet=quiet)
+    else:
+        interrupted = _run_here(space, dataset, objective, study, quiet)
     rows = trial_rows(study)
     outcome = SearchOutcome(space.study, store.describe(storage_url), objective, rows, time.monotonic() - started,
-                            ctx.finished() - before, dataset.describe(), interrupted=interrupted)
+                            finished(study) - before, dataset.describe(), interrupted=interrupted)
     best = outcome.best
     if best is not None:
         outcome.best_path = write_yaml(best_out or f"{space.study}-best.yaml",
@@ -139,57 +129,32 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     return outcome
 
 
-def _start_helpers(space: SearchSpace, storage_url: str | None, count: int) -> list[Any]:
-    """Start ``count`` more worker processes on the same study (each with its own Keras runtime)."""
-    import multiprocessing
+def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study,
+                   progress: Any, limit: int | None = None) -> Any:
+    """Everything an engine needs to run trials in this process."""
+    from tunecli.engines import SearchContext
 
-    context = multiprocessing.get_context("spawn")
-    helpers = []
-    for index in range(count):
-        proc = context.Process(target=worker_main, args=(space.raw, space.path, storage_url, index + 1),
-                               name=f"tunecli-worker-{index + 1}")
-        proc.start()
-        helpers.append(proc)
-    return helpers
-
-
-def _join_helpers(helpers: list[Any]) -> bool:
-    """Wait for the helper workers; True when one of them was interrupted."""
-    interrupted = False
-    for proc in helpers:
-        try:
-            proc.join()
-        except KeyboardInterrupt:
-            proc.join()
-            interrupted = True
-        interrupted = interrupted or proc.exitcode == 130
-    return interrupted
-
-
-def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, index: int) -> None:
-    """A helper worker: same study, no display; exits 130 when interrupted."""
-    import sys
-
-    from tunecli.console import SilentProgress
-    from tunecli.data import load_data
-    from tunecli.engines import SearchContext, get_engine
-    from tunecli.runtime import init_backend
-    from tunecli.space import validate_space
-
-    space = validate_space(raw, source=path)
-    if space.search.seed is not None:  # each worker samples (and seeds its trials) differently
-        space.search.seed += 1000 * index
-    init_backend(space.training.backend)
-    dataset = load_data(space.data, base_dir=Path(path).parent if path else None)
-    objective = resolve_objective(space.objective, dataset.task, path)
-    study = open_study(space, objective, storage_url)
-    progress = SilentProgress(space.search.trials, 0, objective.metric, space.training.max_epochs)
     deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
     ctx = SearchContext(space, dataset, objective, study, progress, deadline, _trial_runner(space, dataset, objective))
-    try:
-        get_engine(space.search.engine).run(ctx)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    ctx.limit = limit
+    progress.done = ctx.finished()
+    progress.set_best(study)
+    return ctx
+
+
+def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, quiet: bool) -> bool:
+    """Run the trials in this process (Keras Tuner, or recycling switched off); True when interrupted."""
+    from tunecli.console import SearchProgress
+    from tunecli.engines import get_engine
+
+    progress = SearchProgress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet)
+    ctx = search_context(space, dataset, objective, study, progress)
+    with progress:
+        try:
+            get_engine(space.search.engine).run(ctx)
+        except KeyboardInterrupt:
+            return True
+    return False
 
 
 def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective):  # noqa: ANN202

@@ -88,6 +88,7 @@ class Training(_Strict):
     backend: Literal["tensorflow", "jax", "torch"] | None = None
     steps_per_execution: int | Literal["epoch"] = "epoch"
     refit_epochs: int | None = Field(None, ge=1, le=100_000)  # tunecli train: epochs on train + validation
+    recycle_after: int = Field(25, ge=0, le=100_000)  # fresh worker process every N trials (0: never)
 
 
 class SearchSpace(_Strict):

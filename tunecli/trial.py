@@ -109,7 +109,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     batch = int(p["batch_size"])
     steps = max(1, math.ceil(len(x) / batch))
     spe = steps if training.steps_per_execution == "epoch" else min(steps, int(training.steps_per_execution))
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=True)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     watch = _Watch(objective.metric, on_epoch)

@@ -27,6 +27,7 @@ class SearchContext:
     progress: SearchProgress
     deadline: float | None = None
     run_trial: Callable[..., TrialResult] | None = None
+    limit: int | None = None  # at most this many trials in this process (worker recycling)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def finished(self) -> int:

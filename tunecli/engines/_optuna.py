@@ -115,10 +115,12 @@ class OptunaEngine(SearchEngine):
     name = "optuna"
 
     def run(self, ctx: SearchContext) -> None:
-        while not ctx.out_of_time():
+        ran = 0
+        while not ctx.out_of_time() and (ctx.limit is None or ran < ctx.limit):
             coordination.reap_dead(ctx.study)
             if ctx.remaining() - coordination.running_alive(ctx.study) <= 0 or not self._one(ctx):
                 break
+            ran += 1
 
     def _one(self, ctx: SearchContext) -> bool:
         """Run one trial; False when this worker's trial was surplus (the total is reached)."""
