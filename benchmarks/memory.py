@@ -25,10 +25,68 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def search_mode(trials: int, recycle: int) -> None:
+    """RSS of a real `tunecli search` (parent + worker processes) after trial 5 and trial N."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    import optuna
+    import yaml
+
+    from tunecli.coordination import finished
+    from tunecli.storage import open_storage
+
+    tunecli = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
+    with tempfile.TemporaryDirectory() as tmp:
+        space = {"study": "mem", "data": {"source": "digits"}, "search": {"trials": trials, "pruner": "none"},
+                 "training": {"max_epochs": 2, "recycle_after": recycle},
+                 "space": {"n_hidden": {"int": [1, 3]}, "n_neurons": {"choice": [32, 64, 128]},
+                           "activation": {"choice": ["relu", "elu", "selu"]}, "batch_size": {"choice": [32, 64]}}}
+        Path(tmp, "s.yaml").write_text(yaml.safe_dump(space))
+        proc = subprocess.Popen([tunecli, "search", "s.yaml"], cwd=tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        marks: dict[int, float] = {}
+        peak = 0.0
+        while proc.poll() is None:
+            time.sleep(0.5)
+            rss = tree_rss_mb(proc.pid)
+            peak = max(peak, rss)
+            try:
+                done = finished(optuna.load_study(study_name="mem", storage=open_storage(str(Path(tmp, "tunecli.journal")))))
+            except Exception:  # noqa: BLE001 - the study is not there yet
+                continue
+            for mark in (5, 25, trials - 1):
+                if done >= mark and mark not in marks:
+                    marks[mark] = round(rss, 1)
+        print(json.dumps({"mode": "search", "recycle_after": recycle, "rss_mb_after_trial": marks,
+                          "peak_mb": round(peak, 1)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--search", action="store_true", help="measure a real `tunecli search` instead")
+    parser.add_argument("--recycle-after", type=int, default=25)
     args = parser.parse_args()
+    if args.search:
+        search_mode(args.trials, args.recycle_after)
+        return
     from tunecli.runtime import init_backend
 
     init_backend(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from tunecli.coordination import DISCARDED, counts
 from tunecli.storage import open_storage
 
 from .conftest import TINY_SPACE
-from .test_cli_e2e import ROOT, TUNECLI
+from .test_cli_e2e import TUNECLI
 
 pytestmark = pytest.mark.slow
 

@@ -93,8 +93,8 @@ def _importances(report: StudyReport) -> None:
         if report.importance_note:
             console.print(f"[dim]{report.importance_note}[/]")
         return
-    table = Table(title="What mattered (fANOVA importance)", title_justify="left", box=box.SIMPLE_HEAD,
-                  header_style="bold")
+    title = "What mattered (fANOVA importance)" + (f"; {report.importance_note}" if report.importance_note else "")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
     table.add_column("parameter")
     table.add_column("importance", justify="right")
     table.add_column("")

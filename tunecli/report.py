@@ -19,6 +19,8 @@ from tunecli.diagnose import diagnose
 from tunecli.errors import StorageError
 from tunecli.results import fixed_space, ranked, trial_rows, varying_columns
 
+IMPORTANCE_TRIALS = 100
+
 
 @dataclass
 class StudyReport:
@@ -133,11 +135,17 @@ def _importances(study: Any) -> tuple[dict[str, float], str | None]:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) < 4:
         return {}, f"importances need at least 4 completed trials ({len(complete)} so far)"
+    note = None
+    if len(complete) > IMPORTANCE_TRIALS:  # fANOVA's cost grows with the trials: use the latest ones
+        note = f"importances from the {IMPORTANCE_TRIALS} latest completed trials of {len(complete)}"
+        sample = optuna.create_study(direction=study.direction)
+        sample.add_trials(complete[-IMPORTANCE_TRIALS:])
+        study = sample
     try:
         values = optuna.importance.get_param_importances(study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
     except (ValueError, RuntimeError, ZeroDivisionError) as exc:
         return {}, f"importances not available: {exc}"
-    return {k: round(float(v), 4) for k, v in values.items()}, None
+    return {k: round(float(v), 4) for k, v in values.items()}, note
 
 
 def dumps(report: StudyReport, fmt: str) -> str:

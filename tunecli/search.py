@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ class SearchOutcome:
     dataset: str
     best_path: Path | None = None
     interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -110,7 +109,9 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     study = open_study(space, objective, storage_url)
     started = time.monotonic()
     before = finished(study)
-    if space.search.engine == "optuna" and (space.search.workers > 1 or space.training.recycle_after):
+    recycle = space.training.recycle_after
+    short = space.search.trials - before <= recycle  # one worker's worth: no process to start
+    if space.search.engine == "optuna" and (space.search.workers > 1 or (recycle and not short)):
         from tunecli.workers import run_pool
 
         interrupted = run_pool(space, storage_url, study, quiet=quiet)

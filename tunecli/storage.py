@@ -41,7 +41,7 @@ def open_storage(url: str | None, *, must_exist: bool = False) -> optuna.storage
     if url is None or "://" not in url:
         path = Path(url or DEFAULT_FILE)
         if must_exist and not path.exists():
-            raise StorageError(f"no study store here; run `tunecli search SPACE.yaml` first or pass --storage",
+            raise StorageError("no study store here; run `tunecli search SPACE.yaml` first or pass --storage",
                                source=str(path))
         if path.exists() and not path.is_file():
             raise StorageError("not a file", source=str(path))

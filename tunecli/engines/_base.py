@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ class SearchContext:
     deadline: float | None = None
     run_trial: Callable[..., TrialResult] | None = None
     limit: int | None = None  # at most this many trials in this process (worker recycling)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def finished(self) -> int:
         """Trials that count towards the requested total (see ``coordination``)."""
