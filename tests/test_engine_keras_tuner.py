@@ -47,3 +47,36 @@ def test_each_algorithm_end_to_end(tmp_path, algorithm: str) -> None:
     assert (tmp_path / "tunecli-runs" / "digits-quickstart" / "keras-tuner").is_dir()
     rep = subprocess.run([TUNECLI, "report", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
     assert len(json.loads(rep.stdout)["trials"]) == len(study.trials)
+
+
+@pytest.mark.slow
+def test_interrupted_keras_tuner_search_resumes_and_keeps_finished_trials(tmp_path) -> None:
+    import signal
+    import time
+
+    space = str(ROOT / "search_spaces" / "quickstart.yaml")
+    cmd = [TUNECLI, "search", space, "--engine", "keras-tuner", "--algorithm", "random", "--max-epochs", "30"]
+    proc = subprocess.Popen([*cmd, "--trials", "20"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "COMPLETE" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    seen += out
+    assert proc.returncode == 130, seen
+    assert "resume" in seen and "Traceback" not in seen
+    kept = [t.number for t in _study(tmp_path, "digits-quickstart").trials
+            if t.state == optuna.trial.TrialState.COMPLETE]
+    assert kept
+    again = subprocess.run([*cmd, "--trials", str(len(kept) + 1), "--max-epochs", "1"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = _study(tmp_path, "digits-quickstart").trials
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert set(kept) <= {t.number for t in complete}
+    assert len(complete) == len(kept) + 1

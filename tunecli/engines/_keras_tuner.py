@@ -96,6 +96,14 @@ def record(ctx: SearchContext, params: dict[str, Any], result: Any, config: dict
     ctx.study.add_trial(trial)
 
 
+def _recorded(ctx: SearchContext, trial_id: str) -> float | None:
+    """The stored value of a Keras Tuner trial already written into the study, if any."""
+    for t in ctx.study.get_trials(deepcopy=False):
+        if t.user_attrs.get("kt_trial_id") == trial_id and t.value is not None:
+            return t.value
+    return None
+
+
 def _tuner_class(algorithm: str) -> Any:
     import keras_tuner as kt
 
@@ -109,6 +117,9 @@ def _tuner_class(algorithm: str) -> Any:
             ctx = self.ctx
             if ctx.out_of_time():
                 raise kt.errors.FatalError("timeout reached")
+            done = _recorded(ctx, trial.trial_id)
+            if done is not None:  # finished and stored before an interruption: do not train it again
+                return {ctx.objective.metric: float(done)}
             params = declare(trial.hyperparameters, ctx.space)
             epochs = trial.hyperparameters.values.get("tuner/epochs")
             config = {**ctx.space.fixed_values(), **{k: v for k, v in params.items() if not isinstance(v, LrFinderParam)}}
@@ -150,6 +161,7 @@ class KerasTunerEngine(SearchEngine):
     name = "keras-tuner"
 
     def run(self, ctx: SearchContext) -> None:
+        import_keras()  # first, so that the backend's start-up chatter is silenced
         import keras_tuner as kt
 
         search = ctx.space.search
@@ -165,6 +177,12 @@ class KerasTunerEngine(SearchEngine):
         cls = _tuner_class(search.algorithm)
         cls.ctx = ctx
         tuner = cls(hypermodel=_SpaceModel(ctx.space).as_hypermodel(), **kwargs)
+        # A trial stored in the study but left unfinished in Keras Tuner's project (Ctrl-C between
+        # the two) is not counted by Keras Tuner: lower its budget so the total stays `trials`.
+        kt_done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
+        orphans = ctx.finished() - kt_done
+        if orphans > 0 and search.algorithm != "hyperband":
+            tuner.oracle.max_trials = max(1, search.trials - orphans)
         try:
             tuner.search(verbose=0)
         except kt.errors.FatalError:
