@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a throw-away PostgreSQL server on 127.0.0.1:55432 (Debian's packages) for the tests.
+# Start a throw-away PostgreSQL server on a free port of 127.0.0.1 (Debian's packages) for the tests.
 # Prints the URL to use; the tests read it from TUNECLI_TEST_PG_URL.
 set -euo pipefail
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -7,7 +7,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
 fi
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PORT=${TUNECLI_PG_PORT:-55432}
+PORT=${TUNECLI_PG_PORT:-$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])")}
 BASE=$(mktemp -d /tmp/tunecli-pg.XXXXXX)
 chown postgres "$BASE"
 as_pg() { su postgres -s /bin/bash -c "$*"; }
