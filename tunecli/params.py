@@ -169,7 +169,8 @@ def parse_param(raw: Any) -> ParamSpec:
 def check_param_values(name: str, spec: ParamSpec) -> None:
     """Check the values a parameter can take against the catalogue (names, bounds)."""
     if name not in catalogue.DEFAULTS:
-        raise ValueError(f"unknown parameter {name!r}; allowed: {', '.join(sorted(catalogue.DEFAULTS))}")
+        raise ValueError(f"unknown parameter {name!r}{did_you_mean(name, catalogue.DEFAULTS)}; "
+                         f"allowed: {', '.join(sorted(catalogue.DEFAULTS))}")
     if isinstance(spec, LrFinderParam):
         if name != "learning_rate":
             raise ValueError("`lr_finder` can only set `learning_rate`")
@@ -179,13 +180,21 @@ def check_param_values(name: str, spec: ParamSpec) -> None:
         _check_value(name, value)
 
 
+def did_you_mean(word: Any, options: Any) -> str:
+    """`` (did you mean 'x'?)`` for a close spelling, else an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _check_value(name: str, value: Any) -> None:
     if name in catalogue.ALLOWED:
         allowed = catalogue.ALLOWED[name]
         if name == "batch_norm" and isinstance(value, bool):
             return
         if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+            raise ValueError(f"unknown {name} {value!r}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
     elif name in catalogue.POSITIVE_INTS:
         items = value if (name == "n_neurons" and isinstance(value, list)) else [value]
         bound = catalogue.POSITIVE_INTS[name]

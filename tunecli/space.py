@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from tunecli.errors import SpaceError
-from tunecli.params import FixedParam, LrFinderParam, ParamSpec, check_param_values, parse_param
+from tunecli.params import FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
 
 OPTUNA_ALGORITHMS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 KERAS_TUNER_ALGORITHMS = ("random", "bayesian", "hyperband", "grid")
@@ -278,9 +278,9 @@ def _format_errors(exc: ValidationError, prefix: str = "") -> str:
         loc = ".".join(p for p in (prefix, loc) if p)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-            parent = loc.rsplit(".", 1)[0] if "." in loc else ""
-            msg += f"; allowed here: {', '.join(_allowed_keys(parent))}"
+            parent, _, key = loc.rpartition(".")
+            allowed = _allowed_keys(parent)
+            msg = f"unknown key{did_you_mean(key, allowed)}; allowed here: {', '.join(allowed)}"
         elif err["type"] == "literal_error":
             msg = f"{msg}, got {err.get('input')!r}"
         elif "input" in err and not isinstance(err["input"], dict) and repr(err["input"]) not in msg:
