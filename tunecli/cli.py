@@ -186,7 +186,7 @@ def report(
 
         render.study_list(summarize(open_storage(storage)))
         return
-    result = rep.build_report(loaded, storage)
+    result = rep.build_report(loaded, storage, importances=fmt != "csv")  # csv has no place for them
     if fmt == "table":
         render.study_report(result, top)
     else:
