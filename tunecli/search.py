@@ -98,10 +98,12 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         quiet: progress goes to stderr (``--json``).
         best_out: where to write the best configuration (default ``<study>-best.yaml``).
     """
+    from tunecli import interrupt
     from tunecli.coordination import finished
     from tunecli.data import load_data
     from tunecli.runtime import init_backend
 
+    interrupt.install()
     init_backend(space.training.backend)
     base = Path(space.path).parent if space.path else None
     dataset = load_data(space.data, base_dir=base)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from tunecli import interrupt
 from tunecli.lr_finder import NoDescent
 from tunecli.model import build_mlp, keras, with_defaults
 from tunecli.params import LrFinderParam
@@ -49,6 +50,9 @@ class _Watch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.epoch_ends.append(time.perf_counter())
+        if interrupt.requested():
+            self.model.stop_training = True
+            return
         logs = logs or {}
         loss = logs.get("loss")
         if loss is None or not math.isfinite(float(loss)):
@@ -123,8 +127,9 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
                 monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
                 restore_best_weights=es.restore_best_weights and keep_model))
         fit_start = time.perf_counter()
-        history = model.fit(x, y, batch_size=batch, epochs=training.max_epochs, validation_data=validation,
-                            validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
+        with interrupt.training():
+            history = model.fit(x, y, batch_size=batch, epochs=training.max_epochs, validation_data=validation,
+                                validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
         fit_end = time.perf_counter()
     except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__

@@ -65,7 +65,6 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
                 if not interrupted and not out_of_time and _remaining(space, study) > 0:
                     procs[slot] = start(slot)
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C exits at once
         interrupted = True
         _stop(procs)
     return interrupted
@@ -89,6 +88,9 @@ def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, 
     from tunecli.errors import TuneCliError
 
     _die_with_parent()
+    from tunecli import interrupt
+
+    interrupt.install()
     try:
         _work(raw, path, storage_url, slot, generation, quiet)
     except KeyboardInterrupt:

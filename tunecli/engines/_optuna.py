@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import signal
 import warnings
 
 import optuna
@@ -13,7 +12,7 @@ from optuna.trial import TrialState
 
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
-from tunecli import coordination
+from tunecli import coordination, interrupt
 from tunecli.engines._base import SearchContext, SearchEngine, result_attrs
 from tunecli.errors import SpaceError
 from tunecli.params import FixedParam, FloatParam, IntParam, LrFinderParam
@@ -117,6 +116,7 @@ class OptunaEngine(SearchEngine):
     def run(self, ctx: SearchContext) -> None:
         ran = 0
         while not ctx.out_of_time() and (ctx.limit is None or ran < ctx.limit):
+            interrupt.check()
             coordination.reap_dead(ctx.study)
             if ctx.remaining() - coordination.running_alive(ctx.study) <= 0 or not self._one(ctx):
                 break
@@ -141,7 +141,6 @@ class OptunaEngine(SearchEngine):
             with coordination.Heartbeat(ctx.study, trial):
                 result = ctx.run_trial(params, on_epoch=on_epoch, seed=_trial_seed(ctx, trial.number))
         except KeyboardInterrupt:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C exits at once
             coordination.discard(ctx.study, trial, "interrupted (Ctrl-C)")
             raise
         for key, value in result_attrs(result, config).items():
