@@ -87,3 +87,19 @@ def test_housing_csv(shared_data) -> None:
     assert data.n_features == 13
     assert np.isfinite(data.x_train).all()
     assert 0.1 < float(np.median(data.y_train)) < 5.5
+
+
+def test_downloadable_sets_fail_offline_with_one_clear_message(monkeypatch) -> None:
+    from tunecli.runtime import import_keras, init_backend
+
+    init_backend(None)
+    keras = import_keras()
+
+    def offline():
+        raise OSError("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(DataError) as info:
+        load_data(DataSpec(source="fashion_mnist", seed=12345))
+    text = info.value.render()
+    assert text.startswith("fashion_mnist: data.source:") and "download failed" in text

@@ -110,10 +110,11 @@ def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
 
 
 def _keras_download(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
-    try:
-        from keras import datasets
+    from tunecli.runtime import import_keras
 
-        (x_tr, y_tr), (x_te, y_te) = getattr(datasets, name).load_data()
+    keras = import_keras()  # quietly, with the chosen backend
+    try:
+        (x_tr, y_tr), (x_te, y_te) = getattr(keras.datasets, name).load_data()
     except Exception as exc:  # noqa: BLE001 - any failure here is a download failure
         raise DataError(
             f"this data set is downloaded by Keras on first use and the download failed ({type(exc).__name__}). "
