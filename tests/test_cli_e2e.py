@@ -113,11 +113,11 @@ def test_housing_example_on_the_real_csv(shared_data, tmp_path) -> None:
     assert summary["objective"] == "val_rmse" and 0 < summary["best"]["value"] < 2.0
 
 
-def test_help_is_fast_and_lists_commands() -> None:
-    start = time.perf_counter()
+def test_help_lists_commands() -> None:
     proc = subprocess.run([TUNECLI, "--help"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0 and "search" in proc.stdout
-    assert time.perf_counter() - start < 5
+    assert proc.returncode == 0
+    for command in ("search", "lr-find", "report", "train"):
+        assert command in proc.stdout
 
 
 def test_search_report_export_train(tmp_path) -> None:

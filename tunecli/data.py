@@ -328,8 +328,3 @@ def _standardize(x: np.ndarray, idx_train: np.ndarray, source: str) -> np.ndarra
     std[std == 0] = 1.0
     return ((x - mean) / std).astype("float32")
 
-
-def describe_sources() -> str:
-    """One line naming what ``data.source`` accepts (for help texts)."""
-    return f"built-in: {', '.join(BUILTIN)}; download once: {', '.join(DOWNLOADABLE)}; files: .csv .parquet .npz"
-

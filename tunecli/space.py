@@ -111,10 +111,6 @@ class SearchSpace(_Strict):
             raise ValueError(f"study names use letters, digits, '-', '_' and '.', got {value!r}")
         return value
 
-    @property
-    def params(self) -> dict[str, ParamSpec]:
-        return self.space
-
     def fixed_values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self.space.items() if isinstance(p, FixedParam) and p.when is None}
 
