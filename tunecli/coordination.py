@@ -53,6 +53,11 @@ def running_alive(study: optuna.Study) -> int:
     return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if not _stale(t))
 
 
+def open_slots(study: optuna.Study, total: int) -> int:
+    """Trials still to start: the total less the counted ones and those running in live workers."""
+    return total - finished(study) - running_alive(study)
+
+
 def discard(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
     trial.set_user_attr(DISCARDED, why)
     study.tell(trial, state=TrialState.FAIL)

@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 MAX_CRASHES = 3
 
 
-def _remaining(space: SearchSpace, study: optuna.Study) -> int:
-    return space.search.trials - coordination.finished(study) - coordination.running_alive(study)
-
-
 def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *, quiet: bool) -> bool:
     """Run the missing trials in worker processes; True when interrupted by Ctrl-C."""
     context = multiprocessing.get_context("spawn")
@@ -62,7 +58,7 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
                         _stop(procs)
                         raise RunError(f"a worker process failed (exit code {proc.exitcode}); see the message above")
                 out_of_time = deadline is not None and time.monotonic() >= deadline
-                if not interrupted and not out_of_time and _remaining(space, study) > 0:
+                if not interrupted and not out_of_time and coordination.open_slots(study, space.search.trials) > 0:
                     procs[slot] = start(slot)
     except KeyboardInterrupt:
         interrupted = True

@@ -35,9 +35,6 @@ class SearchContext:
 
         return finished(self.study)
 
-    def remaining(self) -> int:
-        return max(0, self.space.search.trials - self.finished())
-
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
@@ -60,7 +57,7 @@ def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
 
 
 class SearchEngine(abc.ABC):
-    """Runs trials until ``ctx.remaining()`` is zero, the time is up, or Ctrl-C."""
+    """Runs trials until the requested total is reached, the time is up, or Ctrl-C."""
 
     name: str = ""
 

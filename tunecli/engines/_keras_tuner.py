@@ -137,24 +137,18 @@ def _tuner_class(algorithm: str) -> Any:
     return TuneCliTuner
 
 
-class _SpaceModel:
+def _hypermodel(space: Any) -> Any:
     """A HyperModel whose ``build`` only declares the hyperparameters (training is ``run_trial``'s)."""
+    import keras_tuner as kt
 
-    def __init__(self, space: Any) -> None:
-        self.space = space
+    keras = import_keras()
 
-    def as_hypermodel(self) -> Any:
-        import keras_tuner as kt
+    class SpaceHyperModel(kt.HyperModel):
+        def build(self, hp: Any) -> Any:
+            declare(hp, space)
+            return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
 
-        keras = import_keras()
-        space = self.space
-
-        class SpaceHyperModel(kt.HyperModel):
-            def build(self, hp: Any) -> Any:
-                declare(hp, space)
-                return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-
-        return SpaceHyperModel()
+    return SpaceHyperModel()
 
 
 class KerasTunerEngine(SearchEngine):
@@ -176,7 +170,7 @@ class KerasTunerEngine(SearchEngine):
             kwargs["max_trials"] = search.trials
         cls = _tuner_class(search.algorithm)
         cls.ctx = ctx
-        tuner = cls(hypermodel=_SpaceModel(ctx.space).as_hypermodel(), **kwargs)
+        tuner = cls(hypermodel=_hypermodel(ctx.space), **kwargs)
         # A trial stored in the study but left unfinished in Keras Tuner's project (Ctrl-C between
         # the two) is not counted by Keras Tuner: lower its budget so the total stays `trials`.
         kt_done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")

@@ -118,7 +118,7 @@ class OptunaEngine(SearchEngine):
         while not ctx.out_of_time() and (ctx.limit is None or ran < ctx.limit):
             interrupt.check()
             coordination.reap_dead(ctx.study)
-            if ctx.remaining() - coordination.running_alive(ctx.study) <= 0 or not self._one(ctx):
+            if coordination.open_slots(ctx.study, ctx.space.search.trials) <= 0 or not self._one(ctx):
                 break
             ran += 1
 
