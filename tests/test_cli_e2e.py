@@ -63,7 +63,7 @@ def test_resume_runs_only_the_missing_trials(tmp_path) -> None:
 
 def test_sigint_keeps_finished_trials_and_resumes(tmp_path) -> None:
     space = str(ROOT / "search_spaces" / "quickstart.yaml")
-    proc = subprocess.Popen([TUNECLI, "search", space, "--trials", "40", "--max-epochs", "30", "--study", "s",
+    proc = subprocess.Popen([TUNECLI, "search", space, "--trials", "500", "--max-epochs", "30", "--study", "s",
                              "--pruner", "none"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     seen = ""

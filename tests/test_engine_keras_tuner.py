@@ -56,7 +56,7 @@ def test_interrupted_keras_tuner_search_resumes_and_keeps_finished_trials(tmp_pa
 
     space = str(ROOT / "search_spaces" / "quickstart.yaml")
     cmd = [TUNECLI, "search", space, "--engine", "keras-tuner", "--algorithm", "random", "--max-epochs", "30"]
-    proc = subprocess.Popen([*cmd, "--trials", "20"], cwd=tmp_path, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*cmd, "--trials", "500"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     seen = ""
     deadline = time.time() + 240

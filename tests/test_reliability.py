@@ -86,7 +86,7 @@ def test_wrong_password_is_masked(tmp_path, pg_url) -> None:
 
 
 def test_a_killed_worker_is_reaped_and_its_trial_retried(tmp_path) -> None:
-    space = {**TINY_SPACE, "data": {"source": "digits"}, "training": {"max_epochs": 200, "early_stopping": {"patience": 200}},
+    space = {**TINY_SPACE, "data": {"source": "digits"}, "training": {"max_epochs": 100_000, "early_stopping": {"enabled": False}},
              "search": {"trials": 2, "seed": 3, "pruner": "none"}}
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump(space))
@@ -122,7 +122,7 @@ def test_a_killed_worker_is_reaped_and_its_trial_retried(tmp_path) -> None:
 
 
 def test_second_ctrl_c_exits_at_once(tmp_path) -> None:
-    space = {**TINY_SPACE, "data": {"source": "digits"}, "training": {"max_epochs": 300, "early_stopping": {"patience": 300}},
+    space = {**TINY_SPACE, "data": {"source": "digits"}, "training": {"max_epochs": 100_000, "early_stopping": {"enabled": False}},
              "search": {"trials": 5, "pruner": "none"}}
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump(space))

@@ -1,6 +1,6 @@
 """What can be tuned: every parameter name, its default and, for names, the allowed values.
 
-This module is pure data (no Keras import) so that the search-space file can be
+This module is pure data and plain functions of it (no Keras import) so that the search-space file can be
 validated quickly and ``tunecli --help`` stays fast.
 """
 
@@ -77,3 +77,31 @@ POSITIVE_INTS: dict[str, int] = {"n_hidden": 64, "batch_size": 65_536, "n_neuron
 
 #: Parameters that are fractions in [0, 1).
 FRACTIONS = ("dropout",)
+
+RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "swish", "mish")
+INIT_ALIASES = {"glorot": "glorot_uniform", "he": "he_normal", "lecun": "lecun_normal"}
+
+
+def with_defaults(params: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue defaults overlaid with ``params``."""
+    return {**DEFAULTS, **{k: v for k, v in params.items() if v is not None or k in DEFAULTS}}
+
+
+def layer_widths(params: dict[str, Any]) -> list[int]:
+    """Hidden-layer widths: a list as given, else ``n_hidden`` layers shaped constant or funnel."""
+    n_neurons = params["n_neurons"]
+    if isinstance(n_neurons, list):
+        return [int(w) for w in n_neurons]
+    width, count = int(n_neurons), int(params["n_hidden"])
+    if params["shape"] == "funnel":
+        return [max(8, width // (2**i)) for i in range(count)]
+    return [width] * count
+
+
+def initializer_for(activation: str, initializer: str) -> str:
+    """Resolve ``auto`` (He for the ReLU family, LeCun for SELU, Glorot otherwise) and short names."""
+    if initializer == "auto":
+        if activation in RELU_FAMILY:
+            return "he_normal"
+        return "lecun_normal" if activation == "selu" else "glorot_uniform"
+    return INIT_ALIASES.get(initializer, initializer)

@@ -10,7 +10,7 @@ import numpy as np
 
 from tunecli.lr_finder import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, suggest
 from tunecli.model import build_mlp, keras, with_defaults
-from tunecli.trial import compile_model
+from tunecli.keras_fit import compile_model
 
 if TYPE_CHECKING:
     from tunecli.data import Dataset

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunecli.catalogue import DEFAULTS
+from tunecli.catalogue import initializer_for, layer_widths, with_defaults  # noqa: F401 - re-exported
 from tunecli.runtime import import_keras
 
 keras = import_keras()
 layers = keras.layers
-
-RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "swish", "mish")
-INIT_ALIASES = {"glorot": "glorot_uniform", "he": "he_normal", "lecun": "lecun_normal"}
 
 
 @keras.saving.register_keras_serializable("tunecli")
@@ -28,31 +25,6 @@ class MCAlphaDropout(layers.AlphaDropout):
 
     def call(self, inputs, training=None):  # noqa: ANN001, ANN201, ARG002
         return super().call(inputs, training=True)
-
-
-def with_defaults(params: dict[str, Any]) -> dict[str, Any]:
-    """The catalogue defaults overlaid with ``params``."""
-    return {**DEFAULTS, **{k: v for k, v in params.items() if v is not None or k in DEFAULTS}}
-
-
-def layer_widths(params: dict[str, Any]) -> list[int]:
-    """Hidden-layer widths: a list as given, else ``n_hidden`` layers shaped constant or funnel."""
-    n_neurons = params["n_neurons"]
-    if isinstance(n_neurons, list):
-        return [int(w) for w in n_neurons]
-    width, count = int(n_neurons), int(params["n_hidden"])
-    if params["shape"] == "funnel":
-        return [max(8, width // (2**i)) for i in range(count)]
-    return [width] * count
-
-
-def initializer_for(activation: str, initializer: str) -> str:
-    """Resolve ``auto`` (He for the ReLU family, LeCun for SELU, Glorot otherwise) and short names."""
-    if initializer == "auto":
-        if activation in RELU_FAMILY:
-            return "he_normal"
-        return "lecun_normal" if activation == "selu" else "glorot_uniform"
-    return INIT_ALIASES.get(initializer, initializer)
 
 
 def _activation_layer(name: str, alpha: float | None) -> layers.Layer:

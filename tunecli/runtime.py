@@ -28,10 +28,40 @@ def init_backend(name: str | None) -> str:
                                field="--backend")
         return current
     os.environ["KERAS_BACKEND"] = chosen
+    configure_xla()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     return chosen
+
+
+#: XLA:CPU compiles a small training step about a third faster without the new fusion emitters, and
+#: runs it as fast (measured on jaxlib 0.10; the flag is only set where it is known to exist).
+XLA_CPU_FLAGS = "--xla_cpu_use_fusion_emitters=false"
+
+
+def configure_xla() -> None:
+    """Set XLA flags for the fast trainer before JAX starts (a user's own XLA_FLAGS win)."""
+    from importlib import metadata
+
+    if "jax" in sys.modules or "xla_cpu_use_fusion_emitters" in os.environ.get("XLA_FLAGS", ""):
+        return
+    try:
+        version = metadata.version("jaxlib")
+    except metadata.PackageNotFoundError:
+        return
+    if version.startswith("0.10."):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_CPU_FLAGS}".strip()
+
+
+def compilation_cache_dir() -> str | None:
+    """Where compiled training steps are kept between runs: ``TUNECLI_CACHE_DIR``, else the user cache
+    folder; ``TUNECLI_CACHE_DIR=off`` turns the cache off."""
+    chosen = os.environ.get("TUNECLI_CACHE_DIR")
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "off", "0", "none") else chosen
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tunecli", "xla")
 
 
 @contextlib.contextmanager

@@ -86,6 +86,7 @@ class Training(_Strict):
     max_epochs: int = Field(20, ge=1, le=100_000)
     early_stopping: EarlyStopping = EarlyStopping()
     backend: Literal["tensorflow", "jax", "torch"] | None = None
+    trainer: Literal["auto", "keras"] = "auto"  # auto: the fast JAX trainer where it covers the configuration
     steps_per_execution: int | Literal["epoch"] = "epoch"
     refit_epochs: int | None = Field(None, ge=1, le=100_000)  # tunecli train: epochs on train + validation
     recycle_after: int = Field(25, ge=0, le=100_000)  # fresh worker process every N trials (0: never)

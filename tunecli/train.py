@@ -83,7 +83,7 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
 
 def _fit(params: dict[str, Any], dataset: Any, space: SearchSpace, n_epochs: int, seed: int | None) -> Any:
     from tunecli.model import build_mlp, keras, with_defaults
-    from tunecli.trial import compile_model
+    from tunecli.keras_fit import compile_model
 
     p = with_defaults(params)
     x = np.concatenate([dataset.x_train, dataset.x_val])
