@@ -17,36 +17,45 @@ def iris():
     return load_data(DataSpec(source="iris"))
 
 
-def test_trial_completes_and_reports_each_epoch(iris) -> None:
+@pytest.fixture(params=["auto", "keras"])
+def trainer(request) -> str:
+    """Every behaviour below holds for the fast JAX trainer and for Keras' fit."""
+    return request.param
+
+
+def test_trial_completes_and_reports_each_epoch(iris, trainer) -> None:
     seen = []
-    result = run_trial({"n_neurons": 8}, iris, Training(max_epochs=2), resolve_objective("auto", iris.task),
+    result = run_trial({"n_neurons": 8}, iris, Training(max_epochs=2, trainer=trainer),
+                       resolve_objective("auto", iris.task),
                        on_epoch=lambda e, v, logs: seen.append((e, v)) or False, seed=0)
     assert result.state == "COMPLETE"
     assert result.epochs == 2 and [e for e, _ in seen] == [1, 2]
     assert result.value == max(v for _, v in seen)
     assert "val_accuracy" in result.history
+    assert result.extras["trainer"] == ("jax" if trainer == "auto" else "keras")
 
 
-def test_pruned_trial_stops_at_once(iris) -> None:
-    result = run_trial({}, iris, Training(max_epochs=5), resolve_objective("auto", iris.task),
+def test_pruned_trial_stops_at_once(iris, trainer) -> None:
+    result = run_trial({}, iris, Training(max_epochs=5, trainer=trainer), resolve_objective("auto", iris.task),
                        on_epoch=lambda e, v, logs: True)
     assert result.state == "PRUNED" and result.epochs == 1
 
 
-def test_nan_loss_fails_the_trial_with_its_reason(iris) -> None:
+def test_nan_loss_fails_the_trial_with_its_reason(iris, trainer) -> None:
     result = run_trial({"optimizer": "sgd", "learning_rate": 100.0, "activation": "relu", "n_neurons": 64}, iris,
-                       Training(max_epochs=5), resolve_objective("val_loss", iris.task))
+                       Training(max_epochs=5, trainer=trainer), resolve_objective("val_loss", iris.task))
     assert result.state == "FAIL"
     assert "loss became" in result.reason
 
 
-def test_rejected_combination_fails_the_trial(iris) -> None:
-    result = run_trial({"clipnorm": 1.0, "clipvalue": 1.0}, iris, Training(max_epochs=1),
+def test_rejected_combination_fails_the_trial(iris, trainer) -> None:
+    result = run_trial({"clipnorm": 1.0, "clipvalue": 1.0}, iris, Training(max_epochs=1, trainer=trainer),
                        resolve_objective("auto", iris.task))
     assert result.state == "FAIL" and "clip" in result.reason
 
 
-def test_regression_metrics() -> None:
+def test_regression_metrics(trainer) -> None:
     data = load_data(DataSpec(source="diabetes"))
-    result = run_trial({"learning_rate": 0.01}, data, Training(max_epochs=1), resolve_objective("auto", data.task))
+    result = run_trial({"learning_rate": 0.01}, data, Training(max_epochs=1, trainer=trainer),
+                       resolve_objective("auto", data.task))
     assert result.state == "COMPLETE" and "val_rmse" in result.history and result.value > 0

@@ -84,6 +84,8 @@ def search(
     storage: StorageOpt = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study (optuna engine).")] = None,
     backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    trainer: Annotated[Optional[str], typer.Option(help="auto (the fast JAX trainer where it covers the "
+                                                   "configuration) | keras (always Keras' fit).")] = None,
     best_out: Annotated[Optional[Path], typer.Option(help="Where to write the best configuration "
                                                      "(default: STUDY-best.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of tables.")] = False,
@@ -96,7 +98,7 @@ def search(
         "data.source": data, "data.target": target, "data.task": task, "search.engine": engine,
         "search.algorithm": algorithm, "search.pruner": pruner, "search.trials": trials, "search.timeout": timeout,
         "training.max_epochs": max_epochs, "search.seed": seed, "study": study, "training.backend": backend,
-        "search.workers": workers,
+        "search.workers": workers, "training.trainer": trainer,
     }
     space = load_space(space_file, overrides)
     from tunecli.search import run_search
