@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
-TOOLS = ["tunecli", "tunecli-lrfinder", "optuna", "kt-random", "kt-hyperband", "kt-bayesian", "sklearn"]
+TOOLS = ["tunecli", "tunecli-warm", "tunecli-keras", "tunecli-lrfinder", "optuna", "kt-random", "kt-hyperband",
+         "kt-bayesian", "sklearn"]
 BUDGETS = {"digits": {"trials": 15, "max_epochs": 20}, "housing": {"trials": 10, "max_epochs": 15},
            "mnist": {"trials": 8, "max_epochs": 5}}
 
@@ -41,6 +43,15 @@ def data_spec(name: str) -> dict:
 
 
 def run_one(tool: str, name: str, seed: int) -> dict:
+    """One timed search. tunecli starts with an empty compile cache (cold), except ``tunecli-warm``, whose
+    cache was filled by the same search run once before in another process; ``tunecli-keras`` trains
+    every trial with Keras' fit (``--trainer keras``)."""
+    given = os.environ.get("TUNECLI_BENCH_CACHE")  # the warm-up run of tunecli-warm fills this folder
+    cache = given or tempfile.mkdtemp(prefix="tunecli-xla-")
+    os.environ["TUNECLI_CACHE_DIR"] = cache
+    if tool == "tunecli-warm":
+        subprocess.run([sys.executable, __file__, "--one", "tunecli", name, str(seed)], check=True,
+                       capture_output=True, env={**os.environ, "TUNECLI_BENCH_CACHE": cache})
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from tunecli.runtime import init_backend
@@ -75,6 +86,8 @@ def run_one(tool: str, name: str, seed: int) -> dict:
            "overhead_per_trial": round((wall - fit_seconds) / out["trials"], 3) if fit_seconds is not None else None}
     if tool != "sklearn":
         row["test_score"] = _test_score(keras, peers, out["best_params"], data, metric, budget)
+    if not given:
+        shutil.rmtree(cache, ignore_errors=True)
     return row
 
 
@@ -87,9 +100,11 @@ def _tunecli(tool: str, name: str, data, metric: str, budget: dict, seed: int, t
     space = dict(peers.SPACE_YAML)
     if tool == "tunecli-lrfinder":
         space["learning_rate"] = {"lr_finder": {"rule": "valley", "multiplier": {"float": [0.3, 3.0], "log": True}}}
+    trainer = "keras" if tool == "tunecli-keras" else "auto"
     raw = {"study": f"bench-{name}", "data": data_spec(name), "objective": metric,
            "search": {"trials": budget["trials"], "seed": seed},
-           "training": {"max_epochs": budget["max_epochs"], "early_stopping": {"patience": peers.PATIENCE}},
+           "training": {"max_epochs": budget["max_epochs"], "early_stopping": {"patience": peers.PATIENCE},
+                        "trainer": trainer},
            "space": space}
     os.chdir(tmp)
     outcome = run_search(validate_space(raw), quiet=True, best_out=Path(tmp) / "best.yaml")
@@ -146,6 +161,13 @@ def table(rows: list[dict]) -> str:
                      f"{fmt(med(rs, 'wall'), '{:.1f}')} | {fmt(med(rs, 'process_wall'), '{:.1f}')} | "
                      f"{fmt(med(rs, 'seconds_per_epoch'), '{:.3f}')} | "
                      f"{fmt(med(rs, 'overhead_per_trial'), '{:.2f}')} | {fmt(ratio, '{:.2f}x')} |")
+    lines += ["", "Goals (tunecli search time as a fraction of the peer's, same run; best values are medians):", ""]
+    for name, peer in (("digits", "kt-random"), ("digits", "optuna"), ("housing", "optuna")):
+        ours, theirs = groups.get((name, "tunecli")), groups.get((name, peer))
+        if ours and theirs:
+            lines.append(f"- {name}: tunecli {med(ours, 'wall'):.1f} s / {peer} {med(theirs, 'wall'):.1f} s = "
+                         f"{med(ours, 'wall') / med(theirs, 'wall'):.2f}x; best {med(ours, 'best_value'):.4f} vs "
+                         f"{med(theirs, 'best_value'):.4f}")
     return "\n".join(lines) + "\n"
 
 

@@ -90,7 +90,7 @@ class StudyReport:
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("number", "state", "value", "params", "epochs", "seconds", "reason", "lr_used", "curve")
+    keys = ("number", "state", "value", "params", "epochs", "seconds", "reason", "lr_used", "trainer", "curve")
     return {k: row.get(k) for k in keys}
 
 

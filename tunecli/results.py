@@ -31,8 +31,9 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
             "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
             "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
             "reason": reason, "curve": attrs.get("curve", {}),
-            "best_epoch": attrs.get("best_epoch"), "fit_seconds": attrs.get("fit_seconds"), "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
-            "discarded": attrs.get("discarded"),
+            "best_epoch": attrs.get("best_epoch"), "fit_seconds": attrs.get("fit_seconds"),
+            "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
+            "discarded": attrs.get("discarded"), "trainer": attrs.get("trainer"),
         })
     return rows
 
