@@ -19,6 +19,9 @@ import importlib.util
 import math
 import os
 import time
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -307,8 +310,8 @@ def _train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any,
 
 
 @lru_cache(maxsize=None)
-def _programs() -> tuple[Callable, Callable, Callable]:
-    """The jitted step, epoch and evaluation; compiled programs also go to the persistent cache, if any."""
+def _jax() -> Any:
+    """Import JAX with tunecli's XLA flags and persistent compile cache (if any)."""
     from tunecli.runtime import compilation_cache_dir, configure_xla
 
     configure_xla()
@@ -322,8 +325,32 @@ def _programs() -> tuple[Callable, Callable, Callable]:
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         except OSError:
             pass  # an unwritable cache folder only costs compile time
-    return (jax.jit(_train_step, static_argnums=0), jax.jit(_train_epoch, static_argnums=0),
-            jax.jit(_evaluate, static_argnums=0))
+    return jax
+
+
+_EXECUTABLES: OrderedDict[tuple, Any] = OrderedDict()
+_LOCK = threading.Lock()
+MAX_EXECUTABLES = 512
+#: Evaluation runs once an epoch: compiled for compile speed (LLVM -O0 halves its compile time).
+_FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def executable(fn: Callable, st: Structure, *args: Any, fast_compile: bool = False) -> Callable:
+    """``fn`` compiled for this structure and these argument shapes, reused across trials."""
+    jax = _jax()
+    key = (fn.__name__, st, jax.tree.structure(args),
+           tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(args)))
+    with _LOCK:
+        if key in _EXECUTABLES:
+            _EXECUTABLES.move_to_end(key)
+            return _EXECUTABLES[key]
+    lowered = jax.jit(fn, static_argnums=0).lower(st, *args)
+    compiled = lowered.compile(_FAST_COMPILE) if fast_compile else lowered.compile()
+    with _LOCK:
+        _EXECUTABLES[key] = compiled
+        while len(_EXECUTABLES) > MAX_EXECUTABLES:
+            _EXECUTABLES.popitem(last=False)
+    return compiled
 
 
 def forward_only(st: Structure) -> Structure:
@@ -459,8 +486,7 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     batch = min(int(p["batch_size"]), len(x))
     steps = max(1, math.ceil(len(x) / batch))
     st, widths = structure_of(p, dataset, int(p["batch_size"]))
-    step_fn, epoch_fn, eval_fn = _programs()
-    eval_st = forward_only(st)
+    _jax()
     rng = np.random.default_rng(seed)
     xd, yd = _TRAIN.get(x, y, classification)
     chunks = _eval_chunks(x_val, y_val, classification)
@@ -482,20 +508,29 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     stopper = _EarlyStop(training, objective)
     pruned, diverged, first = False, None, None
     fit_start = time.perf_counter()
+
+    def epoch_inputs() -> tuple[Any, Any]:
+        order = np.concatenate([rng.permutation(len(x)), np.zeros(steps * st.batch - len(x), np.int64)])
+        noise = np.frombuffer(rng.bytes(2 * steps * st.batch * units), np.uint16).reshape(steps, st.batch, units)
+        return jnp.asarray(order.reshape(steps, st.batch).astype(np.int32)), jnp.asarray(noise)
+
+    idx, noise = epoch_inputs()
+    train_fn = _train_epoch if steps >= SCAN_MIN_STEPS else _train_step
+    with ThreadPoolExecutor(1) as pool:  # XLA compiles the two programs on two cores at once
+        cx, cy, cw = chunks[0]
+        pending = pool.submit(executable, _evaluate, forward_only(st), state["theta"], hp, cx, cy, cw,
+                              fast_compile=True)
+        train_exe = executable(train_fn, st, state, hp, xd, yd, idx, row_w_d, noise)
+        eval_exe = pending.result()
     with interrupt.training():
         for epoch in range(training.max_epochs):
-            order = np.concatenate([rng.permutation(len(x)), np.zeros(steps * st.batch - len(x), np.int64)])
-            idx = jnp.asarray(order.reshape(steps, st.batch).astype(np.int32))
-            noise = jnp.asarray(np.frombuffer(rng.bytes(2 * steps * st.batch * units), np.uint16)
-                                .reshape(steps, st.batch, units))
+            if epoch:
+                idx, noise = epoch_inputs()
             state = {**state, "pos": zero_pos, "stats": zero_stats}
-            if steps >= SCAN_MIN_STEPS:
-                state = epoch_fn(st, state, hp, xd, yd, idx, row_w_d, noise)
-            else:
-                for _ in range(steps):
-                    state = step_fn(st, state, hp, xd, yd, idx, row_w_d, noise)
+            for _ in range(1 if train_fn is _train_epoch else steps):
+                state = train_exe(state, hp, xd, yd, idx, row_w_d, noise)
             sums = np.asarray(state["stats"], np.float64)
-            val = np.sum([np.asarray(eval_fn(eval_st, state["theta"], hp, cx, cy, cw), np.float64)
+            val = np.sum([np.asarray(eval_exe(state["theta"], hp, cx, cy, cw), np.float64)
                           for cx, cy, cw in chunks], axis=0)
             logs = _logs(classification, sums, val)
             for k in history:
