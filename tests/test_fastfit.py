@@ -39,22 +39,81 @@ def _structure(params: dict, data: Dataset) -> tuple[fastfit.Structure, list[int
     return st, widths, {"theta": init["theta"], "hp": jax.device_put(hp), "p": p}
 
 
-@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if a != "prelu"])
-def test_forward_pass_matches_keras_with_padded_widths(activation: str) -> None:
+def _keras_twin(st: fastfit.Structure, widths: list[int], theta: np.ndarray, bn: tuple, params: dict,
+                data: Dataset):
+    """The Keras model ``build_mlp`` makes, holding the fast trainer's weights (unpadded)."""
+    model = build_mlp(params, data.n_features, data.task, data.n_classes)
+    layers = fastfit._unflatten(st, np.asarray(theta))
+    real = [data.n_features, *widths, data.n_classes or 1]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    prelus = [layer for layer in model.layers if isinstance(layer, keras.layers.PReLU)]
+    for i, layer in enumerate(dense):
+        n_in, n_out = real[i], real[i + 1]
+        weights = [layers[i]["kernel"][:n_in, :n_out]] + ([layers[i]["bias"][:n_out]] if layer.use_bias else [])
+        layer.set_weights(weights)
+    for i, layer in enumerate(prelus):
+        layer.set_weights([layers[i]["alpha"][:real[i + 1]]])
+    for i, layer in enumerate(norms):
+        n = real[i + 1]
+        layer.set_weights([layers[i]["gamma"][:n], layers[i]["beta"][:n], np.asarray(bn[i][0])[:n],
+                           np.asarray(bn[i][1])[:n]])
+    return model, dense, norms, real
+
+
+ARCHITECTURES = [{"activation": a} for a in ACTIVATIONS] + [
+    {"batch_norm": "before"}, {"batch_norm": "after", "activation": "elu"},
+    {"batch_norm": "before", "activation": "prelu"}]
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: "-".join(str(v) for v in a.values()))
+def test_forward_pass_matches_keras_with_padded_widths(arch: dict) -> None:
     data = _tiny()
-    params = {"n_hidden": 2, "n_neurons": 10, "activation": activation}  # 10 units padded to 12
+    params = {"n_hidden": 2, "n_neurons": 10, **arch}  # 10 units padded to 12
     st, widths, got = _structure(params, data)
     assert st.widths == (12, 12) and widths == [10, 10]
-    model = build_mlp(got["p"], data.n_features, data.task, data.n_classes)
-    layers = fastfit._unflatten(st, got["theta"])
-    real = [data.n_features, *widths, data.n_classes]
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    for i, layer in enumerate(dense):
-        w, b = layers[i]
-        layer.set_weights([np.asarray(w)[:real[i], :real[i + 1]], np.asarray(b)[:real[i + 1]]])
+    rng = np.random.default_rng(3)
+    theta = got["theta"] + rng.normal(0, 0.1, got["theta"].shape).astype("float32") * got["hp"]["mask"]
+    bn = tuple((rng.normal(0, 0.5, w).astype("float32"), rng.uniform(0.5, 2, w).astype("float32"))
+               for w in st.widths) if st.batch_norm != "none" else ()
+    model, *_ = _keras_twin(st, widths, theta, bn, got["p"], data)
     want = model.predict(data.x_val, verbose=0)
-    logits = fastfit._forward(st, jnp.asarray(got["theta"]), got["hp"], jnp.asarray(data.x_val), None)
+    logits, _ = fastfit._forward(st, jnp.asarray(theta), got["hp"], jnp.asarray(data.x_val), None, bn)
     np.testing.assert_allclose(np.asarray(jax.nn.softmax(logits)), want, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("arch", [{}, {"activation": "prelu", "l2": 1e-3, "max_norm": 1.0},
+                                  {"batch_norm": "before", "optimizer": "nesterov", "clipnorm": 0.5},
+                                  {"batch_norm": "after", "activation": "selu", "optimizer": "rmsprop"}],
+                         ids=["plain", "prelu-l2-maxnorm", "bn-before", "bn-after"])
+def test_training_steps_match_keras_fit(arch: dict) -> None:
+    """Four steps from the same weights, without shuffling: the same weights and moving statistics."""
+    data = _tiny("regression")
+    params = {"n_hidden": 2, "n_neurons": 10, "batch_size": 10, "learning_rate": 0.01, **arch}
+    st, widths, got = _structure(params, data)
+    steps = len(data.x_train) // 10
+    state = {"theta": jnp.asarray(got["theta"]), "slots": (jnp.zeros_like(got["theta"]),) * fastfit._n_slots(
+        st.optimizer), "t": jnp.float32(0), "u_prod": jnp.float32(1), "pos": jnp.int32(0),
+        "stats": jnp.zeros(4), "bn": jax.device_put(fastfit._initial_bn(st))}
+    model, dense, norms, real = _keras_twin(st, widths, got["theta"], state["bn"], got["p"], data)
+    hp = {**got["hp"], "steps_per_epoch": jnp.float32(steps)}
+    idx = jnp.arange(steps * 10, dtype=jnp.int32).reshape(steps, 10)
+    for _ in range(steps):
+        state = fastfit._train_step(st, state, hp, jnp.asarray(data.x_train), jnp.asarray(data.y_train), idx,
+                                    jnp.ones((steps, 10)), jnp.zeros((steps, 10, 1), jnp.uint16))
+    from tunecli.keras_fit import compile_model
+
+    compile_model(model, got["p"], data.task, steps, 4, 1)
+    model.fit(data.x_train, data.y_train, batch_size=10, epochs=1, shuffle=False, verbose=0)
+    mine = fastfit._unflatten(st, np.asarray(state["theta"]))
+    for i, layer in enumerate(dense):
+        np.testing.assert_allclose(mine[i]["kernel"][:real[i], :real[i + 1]], layer.get_weights()[0], atol=2e-5)
+    for i, layer in enumerate(norms):
+        n = real[i + 1]
+        gamma, beta, mean, var = layer.get_weights()
+        np.testing.assert_allclose(mine[i]["gamma"][:n], gamma, atol=2e-5)
+        np.testing.assert_allclose(np.asarray(state["bn"][i][0])[:n], mean, atol=2e-5)
+        np.testing.assert_allclose(np.asarray(state["bn"][i][1])[:n], var, atol=2e-5)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -108,9 +167,8 @@ def test_buckets_waste_at_most_half() -> None:
 def test_supported_names_what_falls_back_to_keras() -> None:
     training = Training()
     assert fastfit.supported(with_defaults({}), training) is None
-    assert fastfit.supported(with_defaults({"activation": "prelu"}), training) == "prelu"
-    assert fastfit.supported(with_defaults({"batch_norm": "before"}), training) == "batch norm"
-    assert fastfit.supported(with_defaults({"mc_dropout": True}), training) == "MC dropout"
+    assert fastfit.supported(with_defaults({"activation": "prelu", "batch_norm": "before"}), training) is None
+    assert fastfit.supported(with_defaults({"n_neurons": [30, 20]}), training) == "per-layer widths"
     assert fastfit.supported(with_defaults({}), training, keep_model=True) == "a Keras model is wanted"
     assert fastfit.supported(with_defaults({}), Training(trainer="keras")) == "trainer: keras"
 
@@ -136,6 +194,21 @@ def test_same_structure_reuses_the_compiled_step(digits: Dataset) -> None:
     run_trial({"n_neurons": 20, "learning_rate": 1e-3}, digits, training, objective, seed=0)
     other = run_trial({"n_neurons": 22, "learning_rate": 1e-2, "dropout": 0.0}, digits, training, objective, seed=1)
     assert other.first_epoch_seconds < 0.2  # 20 and 22 units share the 24-unit bucket: nothing to compile
+
+
+def test_mc_dropout_stays_on_when_evaluating() -> None:
+    data = _tiny()
+    losses = {}
+    for mc in (False, True):
+        st, _, got = _structure({"dropout": 0.5, "mc_dropout": mc}, data)
+        ev = fastfit.forward_only(st)
+        x, y, w = jnp.asarray(data.x_val), jnp.asarray(data.y_val), jnp.ones(len(data.x_val))
+        noises = [jnp.asarray(np.random.default_rng(k).integers(0, 65536, (len(x), sum(st.widths)), np.uint16))
+                  for k in (0, 1)]
+        losses[mc] = [float(fastfit._evaluate(ev, jnp.asarray(got["theta"]), (), got["hp"], x, y, w, n)[0])
+                      for n in noises]
+    assert losses[False][0] == losses[False][1]  # plain dropout: off at inference
+    assert losses[True][0] != losses[True][1]  # MC dropout: on at inference
 
 
 def test_early_stopping_and_plateau_follow_keras_rules() -> None:

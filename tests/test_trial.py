@@ -42,8 +42,8 @@ def test_pruned_trial_stops_at_once(iris, trainer) -> None:
 
 
 def test_nan_loss_fails_the_trial_with_its_reason(iris, trainer) -> None:
-    result = run_trial({"optimizer": "sgd", "learning_rate": 100.0, "activation": "relu", "n_neurons": 64}, iris,
-                       Training(max_epochs=5, trainer=trainer), resolve_objective("val_loss", iris.task))
+    result = run_trial({"optimizer": "sgd", "learning_rate": 1e4, "activation": "elu", "n_neurons": 64}, iris,
+                       Training(max_epochs=5, trainer=trainer), resolve_objective("val_loss", iris.task), seed=0)
     assert result.state == "FAIL"
     assert "loss became" in result.reason
 

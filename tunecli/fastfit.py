@@ -48,8 +48,7 @@ def supported(p: dict[str, Any], training: Training, keep_model: bool = False) -
         return f"trainer: {training.trainer}"
     if keep_model:
         return "a Keras model is wanted"
-    reasons = {"prelu": p["activation"] == "prelu", "batch norm": p["batch_norm"] not in ("none", False, None),
-               "MC dropout": bool(p["mc_dropout"]), "per-layer widths": isinstance(p["n_neurons"], list),
+    reasons = {"per-layer widths": isinstance(p["n_neurons"], list),
                "clipnorm with clipvalue": p["clipnorm"] is not None and p["clipvalue"] is not None}
     for reason, hit in reasons.items():
         if hit:
@@ -67,7 +66,9 @@ class Structure(NamedTuple):
     n_out: int
     loss: str                   # sparse_ce | mse | huber | mae
     activation: str
+    batch_norm: str             # none | before | after (the activation)
     dropout: str                # none | dropout | alpha
+    mc_dropout: bool            # dropout stays on when evaluating
     l1: bool
     l2: bool
     max_norm: bool
@@ -111,35 +112,78 @@ def layer_shapes(st: Structure) -> list[tuple[int, int]]:
     return list(zip(sizes[:-1], sizes[1:]))
 
 
-def _unflatten(st: Structure, theta: Any) -> list[tuple[Any, Any]]:
-    out, at = [], 0
-    for n_in, n_out in layer_shapes(st):
-        w = theta[at:at + n_in * n_out].reshape(n_in, n_out)
-        at += n_in * n_out
-        out.append((w, theta[at:at + n_out]))
-        at += n_out
+def layout(st: Structure) -> list[tuple[str, int, tuple[int, ...]]]:
+    """(name, layer, shape) of each Keras variable in the flat parameter vector, in order."""
+    out: list[tuple[str, int, tuple[int, ...]]] = []
+    shapes = layer_shapes(st)
+    for i, (n_in, n_out) in enumerate(shapes):
+        out += [("kernel", i, (n_in, n_out)), ("bias", i, (n_out,))]
+        if i < len(shapes) - 1 and st.activation == "prelu":
+            out.append(("alpha", i, (n_out,)))
+        if i < len(shapes) - 1 and st.batch_norm != "none":
+            out += [("gamma", i, (n_out,)), ("beta", i, (n_out,))]
     return out
 
 
-def _forward(st: Structure, theta: Any, hp: dict, x: Any, noise: Any) -> Any:
-    """Logits (classification) or predictions; dropout when ``noise`` (uint16 per hidden unit) is given."""
+def _unflatten(st: Structure, theta: Any) -> list[dict[str, Any]]:
+    """The flat vector as one dict of variables per Dense layer."""
+    layers: list[dict[str, Any]] = [{} for _ in layer_shapes(st)]
+    at = 0
+    for name, i, shape in layout(st):
+        size = math.prod(shape)
+        layers[i][name] = theta[at:at + size].reshape(shape)
+        at += size
+    return layers
+
+
+BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3  # Keras' BatchNormalization defaults
+
+
+def _batch_norm(h: Any, layer: dict, stats: tuple, row_w: Any) -> tuple[Any, tuple]:
+    """Keras' BatchNormalization: batch moments (of the weighted rows) when training, else the moving ones."""
+    import jax.numpy as jnp
+
+    mean, var = stats
+    if row_w is not None:
+        n = jnp.sum(row_w)
+        batch_mean = jnp.sum(h * row_w[:, None], axis=0) / n
+        batch_var = jnp.sum((h - batch_mean) ** 2 * row_w[:, None], axis=0) / n
+        stats = (mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM), var * BN_MOMENTUM + batch_var * (1 - BN_MOMENTUM))
+        mean, var = batch_mean, batch_var
+    return (h - mean) / jnp.sqrt(var + BN_EPSILON) * layer["gamma"] + layer["beta"], stats
+
+
+def _forward(st: Structure, theta: Any, hp: dict, x: Any, noise: Any, bn: tuple,
+             row_w: Any = None) -> tuple[Any, tuple]:
+    """Logits (classification) or predictions, and the batch-norm moving statistics.
+
+    Training mode when ``noise`` (uint16 per hidden unit, for dropout) and ``row_w`` are given.
+    """
     import jax.numpy as jnp
 
     layers = _unflatten(st, theta * hp["mask"])  # padded rows and columns are zero: no effect, no gradient
-    h, col = x, 0
-    for w, b in layers[:-1]:
-        h = _activate(st.activation, h @ w + b, hp["alpha"])
+    h, col, new_bn = x, 0, []
+    for i, layer in enumerate(layers[:-1]):
+        z = h @ layer["kernel"] + layer["bias"]
+        if st.batch_norm == "before":
+            z, stats = _batch_norm(z, layer, bn[i], row_w)
+            new_bn.append(stats)
+        h = jnp.where(z >= 0, z, layer["alpha"] * z) if st.activation == "prelu" else _activate(
+            st.activation, z, hp["alpha"])
+        if st.batch_norm == "after":
+            h, stats = _batch_norm(h, layer, bn[i], row_w)
+            new_bn.append(stats)
         if noise is not None and st.dropout != "none":
-            keep = noise[:, col:col + w.shape[1]].astype(jnp.float32) >= hp["rate"] * 65536.0
-            col += w.shape[1]
+            width = layer["kernel"].shape[1]
+            keep = noise[:, col:col + width].astype(jnp.float32) >= hp["rate"] * 65536.0
+            col += width
             if st.dropout == "alpha":
                 alpha_p = -SELU_ALPHA * SELU_SCALE
                 a = ((1 - hp["rate"]) * (1 + hp["rate"] * alpha_p**2)) ** -0.5
                 h = a * jnp.where(keep, h, alpha_p) - a * alpha_p * hp["rate"]
             else:
                 h = jnp.where(keep, h / (1.0 - hp["rate"]), 0.0)
-    w, b = layers[-1]
-    return h @ w + b
+    return h @ layers[-1]["kernel"] + layers[-1]["bias"], tuple(new_bn)
 
 
 def _losses(st: Structure, out: Any, y: Any) -> tuple[Any, Any]:
@@ -203,7 +247,7 @@ def _update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: A
 
     eps, b1, b2 = 1e-7, hp["beta_1"], hp["beta_2"]
     if st.clip == "norm":  # per variable, as Keras' clipnorm
-        n_vars = 2 * len(layer_shapes(st))
+        n_vars = len(layout(st))
         norms = jnp.sqrt(jax.ops.segment_sum(g * g, hp["var_id"], num_segments=n_vars))
         scale = jnp.where(norms > hp["clipnorm"], hp["clipnorm"] / jnp.maximum(norms, 1e-12), 1.0)
         g = g * scale[hp["var_id"]]
@@ -251,10 +295,11 @@ def _train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, 
     rows, w = idx[pos], row_w[pos]
 
     def objective(theta: Any) -> tuple[Any, Any]:
-        loss, score = _losses(st, _forward(st, theta, hp, x[rows], noise[pos]), y[rows])
-        return jnp.sum(loss * w) / jnp.sum(w) + _penalty(st, theta, hp), (loss, score)
+        out, bn = _forward(st, theta, hp, x[rows], noise[pos], state["bn"], w)
+        loss, score = _losses(st, out, y[rows])
+        return jnp.sum(loss * w) / jnp.sum(w) + _penalty(st, theta, hp), (score, bn)
 
-    (total, (_, score)), grad = jax.value_and_grad(objective, has_aux=True)(state["theta"])
+    (total, (score, bn)), grad = jax.value_and_grad(objective, has_aux=True)(state["theta"])
     t = state["t"] + 1.0
     lr = _learning_rate(st, hp, state["t"])
     u_prod = state["u_prod"] * hp["beta_1"] * (1.0 - 0.5 * 0.96**t)
@@ -267,30 +312,33 @@ def _train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, 
     else:
         sums = jnp.stack([total * n, jnp.sum(score * score * w), jnp.sum(jnp.abs(score) * w), n])
     return {**state, "theta": theta, "slots": slots, "t": t, "u_prod": u_prod, "pos": pos + 1,
-            "stats": state["stats"] + sums}
+            "stats": state["stats"] + sums, "bn": bn}
 
 
 def _max_norm(st: Structure, theta: Any, limit: Any) -> Any:
     """Keras' MaxNorm on each hidden kernel (column norms at most ``limit``)."""
     import jax.numpy as jnp
 
-    parts, at = [], 0
-    shapes = layer_shapes(st)
-    for i, (n_in, n_out) in enumerate(shapes):
-        w = theta[at:at + n_in * n_out].reshape(n_in, n_out)
-        if i < len(shapes) - 1:
+    parts, at, last = [], 0, len(layer_shapes(st)) - 1
+    for name, i, shape in layout(st):
+        part = theta[at:at + math.prod(shape)]
+        at += part.shape[0]
+        if name == "kernel" and i < last:
+            w = part.reshape(shape)
             norms = jnp.sqrt(jnp.sum(w * w, axis=0, keepdims=True))
-            w = w * jnp.clip(norms, 0.0, limit) / (1e-7 + norms)
-        parts += [w.ravel(), theta[at + n_in * n_out:at + n_in * n_out + n_out]]
-        at += n_in * n_out + n_out
+            part = (w * jnp.clip(norms, 0.0, limit) / (1e-7 + norms)).ravel()
+        parts.append(part)
     return jnp.concatenate(parts)
 
 
-def _evaluate(st: Structure, theta: Any, hp: dict, x: Any, y: Any, row_w: Any) -> Any:
-    """Sums over the chunk: loss, score (correct or squared error), absolute error, rows."""
+def _evaluate(st: Structure, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
+    """Sums over the chunk: loss, score (correct or squared error), absolute error, rows.
+
+    ``noise`` drives dropout under MC dropout (which stays on at inference); otherwise it is unused.
+    """
     import jax.numpy as jnp
 
-    loss, score = _losses(st, _forward(st, theta, hp, x, None), y)
+    loss, score = _losses(st, _forward(st, theta, hp, x, noise if st.mc_dropout else None, bn)[0], y)
     loss = loss + _penalty(st, theta, hp)
     if st.loss == "sparse_ce":
         return jnp.stack([jnp.sum(loss * row_w), jnp.sum(score * row_w), 0.0, jnp.sum(row_w)])
@@ -355,8 +403,8 @@ def executable(fn: Callable, st: Structure, *args: Any, fast_compile: bool = Fal
 
 def forward_only(st: Structure) -> Structure:
     """The part of the structure evaluation depends on (shared across batch sizes, optimizers...)."""
-    return st._replace(dropout="none", max_norm=False, optimizer="", clip="none", schedule="", n_boundaries=0,
-                       batch=0)
+    return st._replace(dropout=st.dropout if st.mc_dropout else "none", max_norm=False, optimizer="", clip="none",
+                       schedule="", n_boundaries=0, batch=0)
 
 
 # ----------------------------------------------------------------------------------------- host side
@@ -369,21 +417,30 @@ def _initial_theta(p: dict[str, Any], st: Structure, widths: list[int], rng: np.
     """
     init = initializer_for(p["activation"], p["initializer"])
     real = [st.n_features, *widths, st.n_out]
+    last = len(widths)
     parts: dict[str, list[np.ndarray]] = {"theta": [], "mask": [], "reg": [], "var_id": []}
-    for i, (n_in, n_out) in enumerate(layer_shapes(st)):
+    for var_id, (name, i, shape) in enumerate(layout(st)):
         fan_in, fan_out = real[i], real[i + 1]
-        hidden = i < len(widths)
-        w = np.zeros((n_in, n_out), np.float32)
-        w[:fan_in, :fan_out] = _draw(init if hidden else "glorot_uniform", fan_in, fan_out, rng)
-        wm = np.zeros((n_in, n_out), np.float32)
-        wm[:fan_in, :fan_out] = 1.0
-        bm = np.zeros(n_out, np.float32)
-        bm[:fan_out] = 1.0
-        parts["theta"] += [w.ravel(), np.zeros(n_out, np.float32)]
-        parts["mask"] += [wm.ravel(), bm]
-        parts["reg"] += [wm.ravel() * hidden, np.zeros(n_out, np.float32)]
-        parts["var_id"] += [np.full(n_in * n_out, 2 * i, np.int32), np.full(n_out, 2 * i + 1, np.int32)]
+        value = np.zeros(shape, np.float32)
+        mask = np.zeros(shape, np.float32)
+        if name == "kernel":
+            value[:fan_in, :fan_out] = _draw(init if i < last else "glorot_uniform", fan_in, fan_out, rng)
+            mask[:fan_in, :fan_out] = 1.0
+        else:  # bias, PReLU alpha, batch-norm beta start at 0, gamma at 1; no bias before batch norm
+            value[:fan_out] = 1.0 if name == "gamma" else 0.0
+            mask[:fan_out] = 0.0 if name == "bias" and i < last and st.batch_norm == "before" else 1.0
+        parts["theta"].append(value.ravel())
+        parts["mask"].append(mask.ravel())
+        parts["reg"].append(mask.ravel() * (name == "kernel" and i < last))
+        parts["var_id"].append(np.full(value.size, var_id, np.int32))
     return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _initial_bn(st: Structure) -> tuple:
+    """Moving mean 0 and variance 1 for each batch-norm layer (Keras' initial values)."""
+    if st.batch_norm == "none":
+        return ()
+    return tuple((np.zeros(w, np.float32), np.ones(w, np.float32)) for w in st.widths)
 
 
 def _draw(kind: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -428,25 +485,27 @@ def structure_of(p: dict[str, Any], dataset: Dataset, batch: int) -> tuple[Struc
     clip = "norm" if p["clipnorm"] is not None else ("value" if p["clipvalue"] is not None else "none")
     schedule = "constant" if p["schedule"] == "performance" else p["schedule"]
     n_bounds = len(p["piecewise_boundaries"]) if schedule == "piecewise" else 0
-    st = Structure(tuple(bucket(w) for w in widths), dataset.n_features, n_out, loss, p["activation"], dropout,
+    bn = {True: "before", False: "none", None: "none"}.get(p["batch_norm"], p["batch_norm"])
+    st = Structure(tuple(bucket(w) for w in widths), dataset.n_features, n_out, loss, p["activation"], bn, dropout,
+                   bool(p["mc_dropout"]) and dropout != "none",
                    bool(p["l1"]), bool(p["l2"]), bool(p["max_norm"]), p["optimizer"], clip, schedule, n_bounds, batch)
     return st, widths
 
 
 class _Cached:
-    """Device copies of one array pair, kept while the same arrays are trained on."""
+    """Device copies of one array pair, kept while the same arrays are trained on (the host arrays are
+    held too, so that their ids cannot be reused by other arrays meanwhile)."""
 
     def __init__(self) -> None:
-        self.key: tuple | None = None
+        self.host: tuple | None = None
         self.value: tuple | None = None
 
     def get(self, x: np.ndarray, y: np.ndarray, classification: bool) -> tuple[Any, Any]:
         import jax.numpy as jnp
 
-        key = (id(x), id(y), x.shape, classification)
-        if self.key != key:
+        if self.host is None or not (self.host[0] is x and self.host[1] is y and self.host[2] == classification):
             self.value = (jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.int32 if classification else jnp.float32))
-            self.key = key
+            self.host = (x, y, classification)
         return self.value
 
 
@@ -495,7 +554,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
                          **{k: init[k] for k in ("mask", "reg", "var_id")}})
     slot = np.full_like(init["theta"], 0.1 if st.optimizer == "adagrad" else 0.0)
     state = jax.device_put({"theta": init["theta"], "slots": (slot,) * _n_slots(st.optimizer), "t": np.float32(0),
-                            "u_prod": np.float32(1), "pos": np.int32(0), "stats": np.zeros(4, np.float32)})
+                            "u_prod": np.float32(1), "pos": np.int32(0), "stats": np.zeros(4, np.float32),
+                            "bn": _initial_bn(st)})
     zero_pos, zero_stats = jnp.int32(0), jnp.zeros(4, jnp.float32)
     row_w = np.ones((steps, st.batch), np.float32)
     row_w[-1, len(x) - (steps - 1) * batch:] = 0.0
@@ -514,12 +574,18 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         noise = np.frombuffer(rng.bytes(2 * steps * st.batch * units), np.uint16).reshape(steps, st.batch, units)
         return jnp.asarray(order.reshape(steps, st.batch).astype(np.int32)), jnp.asarray(noise)
 
+    def eval_noise(rows: int) -> Any:
+        if not st.mc_dropout:
+            return no_noise
+        return jnp.asarray(np.frombuffer(rng.bytes(2 * rows * units), np.uint16).reshape(rows, units))
+
+    no_noise = jnp.zeros((len(chunks[0][2]), 1), jnp.uint16)
     idx, noise = epoch_inputs()
     train_fn = _train_epoch if steps >= SCAN_MIN_STEPS else _train_step
     with ThreadPoolExecutor(1) as pool:  # XLA compiles the two programs on two cores at once
         cx, cy, cw = chunks[0]
-        pending = pool.submit(executable, _evaluate, forward_only(st), state["theta"], hp, cx, cy, cw,
-                              fast_compile=True)
+        pending = pool.submit(executable, _evaluate, forward_only(st), state["theta"], state["bn"], hp, cx, cy, cw,
+                              eval_noise(len(cw)), fast_compile=True)
         train_exe = executable(train_fn, st, state, hp, xd, yd, idx, row_w_d, noise)
         eval_exe = pending.result()
     with interrupt.training():
@@ -530,7 +596,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
             for _ in range(1 if train_fn is _train_epoch else steps):
                 state = train_exe(state, hp, xd, yd, idx, row_w_d, noise)
             sums = np.asarray(state["stats"], np.float64)
-            val = np.sum([np.asarray(eval_exe(state["theta"], hp, cx, cy, cw), np.float64)
+            val = np.sum([np.asarray(eval_exe(state["theta"], state["bn"], hp, cx, cy, cw, eval_noise(len(cw))),
+                                     np.float64)
                           for cx, cy, cw in chunks], axis=0)
             logs = _logs(classification, sums, val)
             for k in history:
