@@ -1,10 +1,11 @@
 """Ctrl-C that is never lost.
 
 Python delivers SIGINT as a KeyboardInterrupt wherever the main thread happens to be; when that
-is a weakref callback or ``__del__`` (Keras and TensorFlow run many), the exception is printed
-as "Exception ignored" and swallowed, and the search would go on. So the handler only records
-the request while a model trains, and the training callback raises it at the next epoch end;
-elsewhere it raises at once. A second Ctrl-C exits at once.
+is a weakref callback, ``__del__`` or a garbage-collector callback (Keras, TensorFlow and JAX run
+many), the exception is printed as "Exception ignored" and swallowed, and the search would go on.
+So while trials run (``deferred()``: the whole engine loop, and each training) the handler only
+records the request; the trainers stop at the next epoch end and ``check()`` raises it at safe
+points (between trials, when a training ends). Elsewhere it raises at once. A second Ctrl-C exits at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import threading
 from typing import Any, Iterator
 
 _requested = threading.Event()
-_in_fit = threading.Event()
+_depth = [0]  # how many deferred() spans are open (they nest: the engine loop, then each training)
+_lock = threading.Lock()
 
 
 def requested() -> bool:
@@ -35,7 +37,7 @@ def _handler(signum: int, frame: Any) -> None:  # noqa: ARG001
         os.kill(os.getpid(), signal.SIGINT)
         return
     _requested.set()
-    if not _in_fit.is_set():
+    if not _depth[0]:
         raise KeyboardInterrupt
 
 
@@ -46,11 +48,16 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def training() -> Iterator[None]:
-    """Mark the span in which Ctrl-C is deferred to the next epoch end."""
-    _in_fit.set()
+def deferred() -> Iterator[None]:
+    """A span in which Ctrl-C is only recorded; it is raised when the span ends (or at ``check()``)."""
+    with _lock:
+        _depth[0] += 1
     try:
         yield
     finally:
-        _in_fit.clear()
+        with _lock:
+            _depth[0] -= 1
     check()
+
+
+training = deferred  # a model's training: the trainers stop at the next epoch end

@@ -147,6 +147,7 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
 
 def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, quiet: bool) -> bool:
     """Run the trials in this process (Keras Tuner, or recycling switched off); True when interrupted."""
+    from tunecli import interrupt
     from tunecli.console import SearchProgress
     from tunecli.engines import get_engine
 
@@ -154,7 +155,8 @@ def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study:
     ctx = search_context(space, dataset, objective, study, progress)
     with progress:
         try:
-            get_engine(space.search.engine).run(ctx)
+            with interrupt.deferred():
+                get_engine(space.search.engine).run(ctx)
         except KeyboardInterrupt:
             return True
     return False

@@ -69,8 +69,9 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     Returns:
         A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination).
     """
-    from tunecli import fastfit
+    from tunecli import fastfit, interrupt
 
+    interrupt.check()  # Ctrl-C pressed between trials (deferred while the engine runs)
     start = time.perf_counter()
     p = with_defaults(params)
     extras: dict[str, Any] = {}

@@ -112,6 +112,7 @@ def _die_with_parent() -> None:
 
 def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
           quiet: bool) -> None:
+    from tunecli import interrupt
     from tunecli.console import SearchProgress
     from tunecli.data import load_data
     from tunecli.engines import get_engine
@@ -130,5 +131,5 @@ def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: 
     progress = SearchProgress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
                               live=slot == 0)
     ctx = search_context(space, dataset, objective, study, progress, limit=space.training.recycle_after or None)
-    with progress:
+    with progress, interrupt.deferred():
         get_engine(space.search.engine).run(ctx)
