@@ -192,8 +192,12 @@ def test_same_structure_reuses_the_compiled_step(digits: Dataset) -> None:
     objective = resolve_objective("auto", digits.task)
     training = Training(max_epochs=2)
     run_trial({"n_neurons": 20, "learning_rate": 1e-3}, digits, training, objective, seed=0)
+    compiled = len(fastfit._EXECUTABLES)
     other = run_trial({"n_neurons": 22, "learning_rate": 1e-2, "dropout": 0.0}, digits, training, objective, seed=1)
-    assert other.first_epoch_seconds < 0.2  # 20 and 22 units share the 24-unit bucket: nothing to compile
+    assert other.state == "COMPLETE"
+    assert len(fastfit._EXECUTABLES) == compiled  # 20 and 22 units share the 24-unit bucket: nothing compiled
+    wider = run_trial({"n_neurons": 30, "learning_rate": 1e-3}, digits, training, objective, seed=0)
+    assert wider.state == "COMPLETE" and len(fastfit._EXECUTABLES) > compiled  # 30 units: the 32 bucket
 
 
 def test_mc_dropout_stays_on_when_evaluating() -> None:

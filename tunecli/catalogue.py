@@ -98,6 +98,11 @@ def layer_widths(params: dict[str, Any]) -> list[int]:
     return [width] * count
 
 
+def batch_norm_mode(value: Any) -> str:
+    """``none`` | ``before`` | ``after`` (the activation); a YAML ``true`` means before, ``false`` none."""
+    return {True: "before", False: "none", None: "none"}.get(value, value)
+
+
 def initializer_for(activation: str, initializer: str) -> str:
     """Resolve ``auto`` (He for the ReLU family, LeCun for SELU, Glorot otherwise) and short names."""
     if initializer == "auto":

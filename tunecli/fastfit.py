@@ -7,10 +7,11 @@ rate, dropout rate, momentum, betas, L1/L2, max-norm, clipping, schedule paramet
 not a constant, and hidden widths are padded to a few buckets with masked units (exactly zero,
 so the network is the one asked for). A trial whose structure was seen before starts at once.
 
-The maths follows Keras: initializers (truncated normal for ``*_normal``), dropout and alpha
-dropout, the optimizers' update rules and epsilons, per-variable ``clipnorm``, the schedules of
-``tunecli.schedules``, reduce-on-plateau, early stopping, the last partial batch. Configurations
-this trainer does not cover (``supported`` says why) are trained by Keras.
+The maths follows Keras: initializers (truncated normal for ``*_normal``), the activations (PReLU
+with per-unit slopes), batch norm, dropout, alpha and MC dropout, the optimizers' update rules and
+epsilons, per-variable ``clipnorm``, the schedules of ``tunecli.schedules``, reduce-on-plateau,
+early stopping, the last partial batch. Configurations this trainer does not cover (``supported``
+says why) are trained by Keras.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 import numpy as np
 
 from tunecli import interrupt
-from tunecli.catalogue import initializer_for, layer_widths
+from tunecli.catalogue import batch_norm_mode, initializer_for, layer_widths
 from tunecli.trial import Fitted
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated at +-2
 
 def supported(p: dict[str, Any], training: Training, keep_model: bool = False) -> str | None:
     """``None`` when this trainer can train ``p`` (catalogue defaults filled in), else why not."""
-    if getattr(training, "trainer", "auto") != "auto":
+    if training.trainer != "auto":
         return f"trainer: {training.trainer}"
     if keep_model:
         return "a Keras model is wanted"
@@ -107,7 +108,7 @@ def _activate(name: str, z: Any, alpha: Any) -> Any:
 
 
 def layer_shapes(st: Structure) -> list[tuple[int, int]]:
-    """(inputs, units) of every Dense layer, padded; the flat parameter vector holds kernel then bias of each."""
+    """(inputs, units) of every Dense layer, padded."""
     sizes = [st.n_features, *st.widths, st.n_out]
     return list(zip(sizes[:-1], sizes[1:]))
 
@@ -306,13 +307,19 @@ def _train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, 
     theta, slots = _update(st, hp, state["theta"], grad, state["slots"], t, lr, u_prod)
     if st.max_norm:
         theta = _max_norm(st, theta, hp["max_norm"])
-    n = jnp.sum(w)  # Keras' "loss": the mean data loss plus the penalty, averaged over the epoch's rows
-    if st.loss == "sparse_ce":
-        sums = jnp.stack([total * n, jnp.sum(score * w), 0.0, n])
-    else:
-        sums = jnp.stack([total * n, jnp.sum(score * score * w), jnp.sum(jnp.abs(score) * w), n])
+    # Keras' "loss": the mean data loss plus the penalty, averaged over the epoch's rows
+    sums = _sums(st, total * jnp.sum(w), score, w)
     return {**state, "theta": theta, "slots": slots, "t": t, "u_prod": u_prod, "pos": pos + 1,
             "stats": state["stats"] + sums, "bn": bn}
+
+
+def _sums(st: Structure, loss_sum: Any, score: Any, row_w: Any) -> Any:
+    """[loss, correct rows or squared error, absolute error, rows], summed over the weighted rows."""
+    import jax.numpy as jnp
+
+    if st.loss == "sparse_ce":
+        return jnp.stack([loss_sum, jnp.sum(score * row_w), 0.0, jnp.sum(row_w)])
+    return jnp.stack([loss_sum, jnp.sum(score * score * row_w), jnp.sum(jnp.abs(score) * row_w), jnp.sum(row_w)])
 
 
 def _max_norm(st: Structure, theta: Any, limit: Any) -> Any:
@@ -332,18 +339,11 @@ def _max_norm(st: Structure, theta: Any, limit: Any) -> Any:
 
 
 def _evaluate(st: Structure, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
-    """Sums over the chunk: loss, score (correct or squared error), absolute error, rows.
-
-    ``noise`` drives dropout under MC dropout (which stays on at inference); otherwise it is unused.
-    """
+    """``_sums`` over the chunk. ``noise`` drives dropout under MC dropout (on at inference), else unused."""
     import jax.numpy as jnp
 
     loss, score = _losses(st, _forward(st, theta, hp, x, noise if st.mc_dropout else None, bn)[0], y)
-    loss = loss + _penalty(st, theta, hp)
-    if st.loss == "sparse_ce":
-        return jnp.stack([jnp.sum(loss * row_w), jnp.sum(score * row_w), 0.0, jnp.sum(row_w)])
-    return jnp.stack([jnp.sum(loss * row_w), jnp.sum(score * score * row_w), jnp.sum(jnp.abs(score) * row_w),
-                      jnp.sum(row_w)])
+    return _sums(st, jnp.sum((loss + _penalty(st, theta, hp)) * row_w), score, row_w)
 
 
 def _train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
@@ -464,18 +464,18 @@ def _hyper(p: dict[str, Any], st: Structure, steps: int, max_epochs: int) -> dic
         "alpha": (0.2 if act == "leaky_relu" else 1.0) if alpha is None else alpha,
         "l1": p["l1"], "l2": p["l2"], "max_norm": p["max_norm"] or 0.0, "momentum": p["momentum"],
         "beta_1": p["beta_1"], "beta_2": p["beta_2"], "rho": p["rho"], "weight_decay": p["weight_decay"],
-        "clipnorm": p["clipnorm"] or 0.0, "clipvalue": p["clipvalue"] or 0.0, "s": 1.0, "c": p["power_c"],
+        "clipnorm": p["clipnorm"] or 0.0, "clipvalue": p["clipvalue"] or 0.0, "c": p["power_c"],
+        "s": p["power_steps"] if st.schedule == "power" else p["decay_epochs"],
         "rate_decay": p["decay_rate"], "factor": p["piecewise_factor"], "div": p["cycle_div"],
         "epochs": max(1, max_epochs), "decay_steps": max(1, steps * max_epochs), "cosine_alpha": p["cosine_alpha"],
     }
-    values["s"] = p["power_steps"] if st.schedule == "power" else p["decay_epochs"]
     hp: dict[str, Any] = {k: np.float32(v) for k, v in values.items()}
     hp["boundaries"] = np.asarray(bounds, np.float32)
     return hp
 
 
 def structure_of(p: dict[str, Any], dataset: Dataset, batch: int) -> tuple[Structure, list[int]]:
-
+    """The structure of ``p`` on this data set, and its real (unpadded) hidden widths."""
     widths = layer_widths(p)
     if dataset.task == "classification":
         loss, n_out = "sparse_ce", dataset.n_classes
@@ -485,8 +485,8 @@ def structure_of(p: dict[str, Any], dataset: Dataset, batch: int) -> tuple[Struc
     clip = "norm" if p["clipnorm"] is not None else ("value" if p["clipvalue"] is not None else "none")
     schedule = "constant" if p["schedule"] == "performance" else p["schedule"]
     n_bounds = len(p["piecewise_boundaries"]) if schedule == "piecewise" else 0
-    bn = {True: "before", False: "none", None: "none"}.get(p["batch_norm"], p["batch_norm"])
-    st = Structure(tuple(bucket(w) for w in widths), dataset.n_features, n_out, loss, p["activation"], bn, dropout,
+    st = Structure(tuple(bucket(w) for w in widths), dataset.n_features, n_out, loss, p["activation"],
+                   batch_norm_mode(p["batch_norm"]), dropout,
                    bool(p["mc_dropout"]) and dropout != "none",
                    bool(p["l1"]), bool(p["l2"]), bool(p["max_norm"]), p["optimizer"], clip, schedule, n_bounds, batch)
     return st, widths
@@ -518,15 +518,12 @@ def _eval_chunks(x: np.ndarray, y: np.ndarray, classification: bool) -> list[tup
 
     xd, yd = _VAL.get(x, y, classification)
     n = len(x)
-    size = n if n <= EVAL_CHUNK else EVAL_CHUNK
+    if n <= EVAL_CHUNK:
+        return [(xd, yd, jnp.ones(n, jnp.float32))]
     chunks = []
-    for start in range(0, n, size):
-        stop = min(n, start + size)
-        w = np.zeros(size, np.float32)
-        w[:stop - start] = 1.0
-        rows = np.arange(start, start + size) % n
-        chunks.append((xd[rows] if (start, stop) != (0, n) else xd, yd[rows] if (start, stop) != (0, n) else yd,
-                       jnp.asarray(w)))
+    for start in range(0, n, EVAL_CHUNK):
+        rows = np.arange(start, start + EVAL_CHUNK) % n
+        chunks.append((xd[rows], yd[rows], jnp.asarray((np.arange(start, start + EVAL_CHUNK) < n).astype(np.float32))))
     return chunks
 
 
@@ -535,7 +532,7 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         x: np.ndarray | None = None, y: np.ndarray | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None) -> Fitted:
     """Train ``p`` (defaults filled in) with early stopping, pruning and reduce-on-plateau."""
-    import jax
+    jax = _jax()  # before any other JAX import: XLA flags and the compile cache
     import jax.numpy as jnp
 
     classification = dataset.task == "classification"
@@ -545,7 +542,6 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     batch = min(int(p["batch_size"]), len(x))
     steps = max(1, math.ceil(len(x) / batch))
     st, widths = structure_of(p, dataset, int(p["batch_size"]))
-    _jax()
     rng = np.random.default_rng(seed)
     xd, yd = _TRAIN.get(x, y, classification)
     chunks = _eval_chunks(x_val, y_val, classification)
@@ -628,6 +624,12 @@ def _logs(classification: bool, train: np.ndarray, val: np.ndarray) -> dict[str,
             "val_loss": val[0] / m, "val_rmse": math.sqrt(val[1] / m), "val_mae": val[2] / m}
 
 
+def _improved(objective: Objective, value: float, best: float | None, delta: float) -> bool:
+    """Keras' rule: better than the best so far by more than ``delta``."""
+    shifted = value - delta if objective.direction == "maximize" else value + delta
+    return best is None or objective.better(shifted, best)
+
+
 class _EarlyStop:
     """Keras' EarlyStopping rule (patience, min_delta, mode)."""
 
@@ -643,8 +645,7 @@ class _EarlyStop:
         if not self.enabled or value is None:
             return False
         self.wait += 1
-        shifted = value - self.delta if self.objective.direction == "maximize" else value + self.delta
-        if self.best is None or self.objective.better(shifted, self.best):
+        if _improved(self.objective, value, self.best, self.delta):
             self.best, self.wait = value, 0
             return False
         return self.wait >= self.patience and epoch > 0
@@ -663,8 +664,7 @@ class _Plateau:
         value = logs.get(self.objective.metric)
         if value is None:
             return self.multiplier
-        shifted = value - 1e-4 if self.objective.direction == "maximize" else value + 1e-4
-        if self.best is None or self.objective.better(shifted, self.best):
+        if _improved(self.objective, value, self.best, 1e-4):
             self.best, self.wait = value, 0
         else:
             self.wait += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunecli.catalogue import initializer_for, layer_widths, with_defaults  # noqa: F401 - re-exported
+from tunecli.catalogue import batch_norm_mode, initializer_for, layer_widths, with_defaults  # noqa: F401 - re-exported
 from tunecli.runtime import import_keras
 
 keras = import_keras()
@@ -63,7 +63,7 @@ def build_mlp(params: dict[str, Any], n_features: int, task: str, n_classes: int
     init = initializer_for(act, p["initializer"])
     regularizer = keras.regularizers.L1L2(l1=float(p["l1"]), l2=float(p["l2"])) if (p["l1"] or p["l2"]) else None
     constraint = keras.constraints.MaxNorm(float(p["max_norm"])) if p["max_norm"] else None
-    bn = {True: "before", False: "none"}.get(p["batch_norm"], p["batch_norm"])
+    bn = batch_norm_mode(p["batch_norm"])
     inputs = keras.Input(shape=(n_features,))
     x = inputs
     for width in layer_widths(p):
