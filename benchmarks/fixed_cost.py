@@ -36,8 +36,8 @@ def main() -> None:
     os.chdir(tmp)
     import peers
 
-    from tunecli.search import run_search
-    from tunecli.space import validate_space
+    from tunecli.config.space import validate_space
+    from tunecli.search.run import run_search
 
     raw = {"study": "fixed-cost", "data": {"source": "digits"}, "space": dict(peers.SPACE_YAML),
            "search": {"trials": args.trials, "seed": 0},
@@ -48,7 +48,7 @@ def main() -> None:
     wall = time.perf_counter() - start
     import optuna
 
-    from tunecli.storage import open_storage
+    from tunecli.studies.storage import open_storage
 
     study = optuna.load_study(study_name="fixed-cost", storage=open_storage(None))
     trials = sorted((t for t in study.trials if t.datetime_complete), key=lambda t: t.number)

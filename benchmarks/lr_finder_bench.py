@@ -24,11 +24,11 @@ from tunecli.runtime import init_backend  # noqa: E402
 
 init_backend(None)
 
+from tunecli.config.objective import resolve_objective  # noqa: E402
+from tunecli.config.space import DataSpec, EarlyStopping, Training  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
-from tunecli.lr_finder import NoDescent  # noqa: E402
-from tunecli.lr_range import run_range_test  # noqa: E402
-from tunecli.objective import resolve_objective  # noqa: E402
-from tunecli.space import DataSpec, EarlyStopping, Training  # noqa: E402
+from tunecli.lrfinder.range_test import run_range_test  # noqa: E402
+from tunecli.lrfinder.rules import NoDescent  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 ARCHS = {"small": {"n_hidden": 1, "n_neurons": 32}, "medium": {"n_hidden": 2, "n_neurons": 128},

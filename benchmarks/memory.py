@@ -49,8 +49,8 @@ def search_mode(trials: int, recycle: int) -> None:
     import optuna
     import yaml
 
-    from tunecli.coordination import finished
-    from tunecli.storage import open_storage
+    from tunecli.search.coordination import finished
+    from tunecli.studies.storage import open_storage
 
     tunecli = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,9 +90,9 @@ def main() -> None:
     from tunecli.runtime import init_backend
 
     init_backend(None)
+    from tunecli.config.objective import resolve_objective
+    from tunecli.config.space import DataSpec, Training
     from tunecli.data import load_data
-    from tunecli.objective import resolve_objective
-    from tunecli.space import DataSpec, Training
     from tunecli.trial import run_trial
 
     data = load_data(DataSpec(source="digits"))

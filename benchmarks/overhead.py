@@ -26,8 +26,8 @@ def hand_loop(trials: int, epochs: int) -> float:
     init_backend(None)
     import keras
 
+    from tunecli.config.space import DataSpec
     from tunecli.data import load_data
-    from tunecli.space import DataSpec
 
     data = load_data(DataSpec(source="digits"))
     start = time.perf_counter()
@@ -50,9 +50,9 @@ def tunecli_trials(trials: int, epochs: int) -> float:
     init_backend(None)
     import keras  # noqa: F401 - imported before the clock, as in the hand loop
 
+    from tunecli.config.space import DataSpec, validate_space
     from tunecli.data import load_data
-    from tunecli.search import run_search
-    from tunecli.space import DataSpec, validate_space
+    from tunecli.search.run import run_search
 
     load_data(DataSpec(source="digits"))
     raw = {"study": "overhead", "data": {"source": "digits"},

@@ -25,7 +25,7 @@ TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli
 
 
 def make_study(folder: Path, n: int) -> None:
-    from tunecli.storage import open_storage
+    from tunecli.studies.storage import open_storage
 
     storage = open_storage(str(folder / "tunecli.journal"))
     study = optuna.create_study(study_name="speed", storage=storage, direction="maximize")

@@ -60,8 +60,8 @@ def run_one(tool: str, name: str, seed: int) -> dict:
     import keras
     import peers
 
+    from tunecli.config.space import DataSpec
     from tunecli.data import load_data
-    from tunecli.space import DataSpec
 
     data = load_data(DataSpec(**data_spec(name)))
     metric = "val_accuracy" if data.task == "classification" else "val_rmse"
@@ -94,8 +94,8 @@ def run_one(tool: str, name: str, seed: int) -> dict:
 def _tunecli(tool: str, name: str, data, metric: str, budget: dict, seed: int, tmp: str) -> dict:
     import peers
 
-    from tunecli.search import run_search
-    from tunecli.space import validate_space
+    from tunecli.config.space import validate_space
+    from tunecli.search.run import run_search
 
     space = dict(peers.SPACE_YAML)
     if tool == "tunecli-lrfinder":
@@ -142,7 +142,8 @@ def table(rows: list[dict]) -> str:
     lines = ["search s: from data loaded to search returned; process s: the whole process, imports included.",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
              f"{time.strftime('%Y-%m-%d')}", "",
-             "| data | tool | seeds | best val (median) | test | trials | epochs | search s | process s | s/epoch | overhead s/trial | search vs tunecli |",
+             "| data | tool | seeds | best val (median) | test | trials | epochs | search s | process s | s/epoch "
+             "| overhead s/trial | search vs tunecli |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict = {}
     for r in rows:

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
@@ -26,7 +26,7 @@ def _run(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProce
 
 
 def _study(cwd: Path, name: str) -> optuna.Study:
-    from tunecli.storage import open_storage
+    from tunecli.studies.storage import open_storage
 
     os.chdir(cwd)
     return optuna.load_study(study_name=name, storage=open_storage(str(cwd / "tunecli.journal")))

@@ -6,9 +6,9 @@ from tunecli.runtime import init_backend
 
 init_backend(None)
 
+from tunecli.config.objective import resolve_objective  # noqa: E402
+from tunecli.config.space import DataSpec, Training  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
-from tunecli.objective import resolve_objective  # noqa: E402
-from tunecli.space import DataSpec, Training  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 

@@ -10,10 +10,14 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+
+from tunecli.config.catalogue import LR_RULES
 
 app = typer.Typer(
     name="tunecli",
@@ -23,6 +27,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A str Enum of ``values``: Typer checks the option at parse time, lists and completes its choices."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
+
+
+Task = _choices("Task", ("auto", "classification", "regression"))
+Engine = _choices("Engine", ("optuna", "keras-tuner"))
+Pruner = _choices("Pruner", ("median", "hyperband", "successive-halving", "none"))
+Backend = _choices("Backend", ("tensorflow", "jax", "torch"))
+Trainer = _choices("Trainer", ("auto", "keras"))
+Rule = _choices("Rule", tuple(LR_RULES))
+Format = _choices("Format", ("table", "json", "csv", "yaml"))
+
+
+def _value(choice: Enum | None) -> str | None:
+    return None if choice is None else choice.value
+
 
 SpaceArg = Annotated[Path, typer.Argument(help="The search-space YAML file.", show_default=False)]
 StorageOpt = Annotated[Optional[str], typer.Option("--storage", help="Optuna storage URL or .journal file "
@@ -43,12 +65,12 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except TuneCliError as exc:
             if debug:
                 raise
-            from tunecli.console import error
+            from tunecli.ui.console import error
 
             error(exc.render())
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
-            from tunecli.console import error
+            from tunecli.ui.console import error
 
             error("interrupted")
             raise typer.Exit(code=130) from None
@@ -57,7 +79,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
             if debug:
                 raise
-            from tunecli.console import error
+            from tunecli.ui.console import error
 
             error(f"unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.")
             raise typer.Exit(code=1) from None
@@ -71,11 +93,11 @@ def search(
     space_file: SpaceArg,
     data: Annotated[Optional[str], typer.Option(help="Data source: built-in name or .csv/.parquet/.npz path.")] = None,
     target: Annotated[Optional[str], typer.Option(help="Target column of a table.")] = None,
-    task: Annotated[Optional[str], typer.Option(help="classification | regression | auto.")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="optuna | keras-tuner.")] = None,
+    task: Annotated[Optional[Task], typer.Option(help="classification | regression | auto.")] = None,
+    engine: Annotated[Optional[Engine], typer.Option(help="optuna | keras-tuner.")] = None,
     algorithm: Annotated[Optional[str], typer.Option(help="optuna: tpe|random|cmaes|gp|qmc|grid; "
                                                      "keras-tuner: random|bayesian|hyperband|grid.")] = None,
-    pruner: Annotated[Optional[str], typer.Option(help="median | hyperband | successive-halving | none.")] = None,
+    pruner: Annotated[Optional[Pruner], typer.Option(help="median | hyperband | successive-halving | none.")] = None,
     trials: Annotated[Optional[int], typer.Option(help="Total number of trials the study should reach.")] = None,
     timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long (90s, 10m, 1h).")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap per trial.")] = None,
@@ -83,8 +105,8 @@ def search(
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
     storage: StorageOpt = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study (optuna engine).")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
-    trainer: Annotated[Optional[str], typer.Option(help="auto (the fast JAX trainer where it covers the "
+    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    trainer: Annotated[Optional[Trainer], typer.Option(help="auto (the fast JAX trainer where it covers the "
                                                    "configuration) | keras (always Keras' fit).")] = None,
     best_out: Annotated[Optional[Path], typer.Option(help="Where to write the best configuration "
                                                      "(default: STUDY-best.yaml).")] = None,
@@ -92,19 +114,20 @@ def search(
     debug: DebugOpt = False,
 ) -> None:
     """Run (or resume) a search; show the best configurations and save the best one as YAML."""
-    from tunecli.space import load_space
+    from tunecli.config.space import load_space
 
     overrides = {
-        "data.source": data, "data.target": target, "data.task": task, "search.engine": engine,
-        "search.algorithm": algorithm, "search.pruner": pruner, "search.trials": trials, "search.timeout": timeout,
-        "training.max_epochs": max_epochs, "search.seed": seed, "study": study, "training.backend": backend,
-        "search.workers": workers, "training.trainer": trainer,
+        "data.source": data, "data.target": target, "data.task": _value(task), "search.engine": _value(engine),
+        "search.algorithm": algorithm, "search.pruner": _value(pruner), "search.trials": trials,
+        "search.timeout": timeout, "training.max_epochs": max_epochs, "search.seed": seed, "study": study,
+        "training.backend": _value(backend), "search.workers": workers, "training.trainer": _value(trainer),
     }
     space = load_space(space_file, overrides)
     from tunecli.search import run_search
+    from tunecli.ui import render
+    from tunecli.ui.progress import SearchProgress
 
-    outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out)
-    from tunecli import render
+    outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out, progress=SearchProgress)
 
     if as_json:
         print(json.dumps(outcome.summary(), indent=2, default=str))
@@ -124,43 +147,40 @@ def lr_find(
     min_lr: Annotated[float, typer.Option(help="Start of the ramp.")] = 1e-7,
     max_lr: Annotated[float, typer.Option(help="End of the ramp.")] = 10.0,
     steps: Annotated[int, typer.Option(min=5, max=10_000, help="Steps (at most one epoch).")] = 100,
-    rule: Annotated[str, typer.Option(help="valley | steep | minimum | slide | divergence.")] = "valley",
+    rule: Annotated[Rule, typer.Option(help="How to pick the LR from the curve.")] = Rule("valley"),
     plot: Annotated[Optional[Path], typer.Option(help="Also save the curve as a PNG.")] = None,
     write_space: Annotated[Optional[Path], typer.Option(help="Write a copy of the space with the LR range found.")] = None,
     data: Annotated[Optional[str], typer.Option(help="Data source override.")] = None,
     target: Annotated[Optional[str], typer.Option(help="Target column override.")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the curve and suggestions as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """LR range test: ramp the learning rate over (at most) one epoch; suggest an LR and bounds."""
-    from tunecli.errors import SpaceError
-    from tunecli.lr_finder import RULES
-    from tunecli.space import load_space
+    from tunecli.config.space import load_space
 
-    if rule not in RULES:
-        raise SpaceError(f"unknown rule {rule!r}; allowed: {', '.join(RULES)}", field="--rule")
-    space = load_space(space_file, {"data.source": data, "data.target": target, "training.backend": backend})
-    from tunecli.lr_find import find_lr, parse_params, space_with_lr_range
+    rule_name = rule.value
+    space = load_space(space_file, {"data.source": data, "data.target": target, "training.backend": _value(backend)})
+    from tunecli.lrfinder.command import find_lr, parse_params, space_with_lr_range
 
     outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
-                      min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule)
-    from tunecli import render
+                      min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule_name)
+    from tunecli.ui import render
 
     if as_json:
         print(json.dumps({**outcome.result.to_dict(), "config": outcome.config}, indent=2, default=str))
     else:
         render.lr_find_outcome(outcome)
     if plot:
-        from tunecli.plots import lr_curve_png
+        from tunecli.studies.plots import lr_curve_png
 
         render.note(f"wrote {lr_curve_png(outcome.result, plot)}")
     if write_space:
-        from tunecli.results import write_yaml
+        from tunecli.studies.results import write_yaml
 
         low, high = outcome.result.bounds()
-        path = write_yaml(write_space, space_with_lr_range(space.raw, (low, high)),
-                          header=f"{space_file} with learning_rate from the LR range test ({rule}: {outcome.result.lr:.3g}).")
+        header = f"{space_file} with learning_rate from the LR range test ({rule_name}: {outcome.result.lr:.3g})."
+        path = write_yaml(write_space, space_with_lr_range(space.raw, (low, high)), header=header)
         render.note(f"wrote {path} (learning_rate: log-uniform {low:.3g} to {high:.3g})")
 
 
@@ -170,38 +190,34 @@ def report(
     study: Annotated[Optional[str], typer.Argument(help="Study name (default: the only one in the store).")] = None,
     storage: StorageOpt = None,
     top: Annotated[int, typer.Option(min=1, help="How many of the best trials to show.")] = 10,
-    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | yaml.")] = "table",
+    fmt: Annotated[Format, typer.Option("--format", help="table | json | csv | yaml.")] = Format("table"),
     export: Annotated[Optional[Path], typer.Option(help="Write the best configuration as a fixed space file.")] = None,
     plots: Annotated[Optional[Path], typer.Option(help="Write PNG plots into this folder.")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show a study: summary, best trials, importances, diagnostics; export and plot it."""
-    from tunecli import render
-    from tunecli import report as rep
-    from tunecli.errors import TuneCliError
+    from tunecli.studies import report as rep
+    from tunecli.studies.storage import load_study, open_storage, summarize
+    from tunecli.ui import render
 
-    if fmt not in ("table", "json", "csv", "yaml"):
-        raise TuneCliError(f"unknown format {fmt!r}; allowed: table, json, csv, yaml", field="--format")
-    loaded = rep.open_study(study, storage)
+    loaded = load_study(study, storage)
     if loaded is None:
-        from tunecli.storage import open_storage, summarize
-
         render.study_list(summarize(open_storage(storage)))
         return
-    result = rep.build_report(loaded, storage, importances=fmt != "csv")  # csv has no place for them
-    if fmt == "table":
+    result = rep.build_report(loaded, storage, importances=fmt.value != "csv")  # csv has no place for them
+    if fmt.value == "table":
         render.study_report(result, top)
     else:
-        sys.stdout.write(rep.dumps(result, fmt))
+        sys.stdout.write(rep.dumps(result, fmt.value))
     if export:
-        from tunecli.results import write_yaml
+        from tunecli.studies.results import write_yaml
 
         path = write_yaml(export, result.export_space(), header=f"Best configuration of study {result.study}.")
         render.note(f"Best configuration written to {path}")
     if plots:
-        from tunecli.plots import write_plots
+        from tunecli.studies.plots import write_plots
 
-        for path in write_plots(result, plots):
+        for path in write_plots(result, plots, loaded):
             render.note(f"wrote {path}")
 
 
@@ -212,17 +228,17 @@ def train(
     output: Annotated[Optional[Path], typer.Option(help="Save the trained model here (.keras).")] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
     mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
-    backend: Annotated[Optional[str], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
+    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Refit the best configuration on train + validation; score it once on the unseen test split."""
-    from tunecli.space import load_space
+    from tunecli.config.space import load_space
     from tunecli.train import train_best
 
-    space = load_space(best_file, {"training.backend": backend})
+    space = load_space(best_file, {"training.backend": _value(backend)})
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs)
-    from tunecli import render
+    from tunecli.ui import render
 
     if as_json:
         print(json.dumps(outcome.summary(), indent=2))

@@ -36,6 +36,3 @@ class RunError(TuneCliError):
 
     exit_code = 1
 
-
-class TrialFailed(Exception):
-    """One trial failed (NaN loss, bad combination); the search records it and goes on."""

@@ -14,7 +14,8 @@ import contextlib
 import os
 import signal
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _requested = threading.Event()
 _depth = [0]  # how many deferred() spans are open (they nest: the engine loop, then each training)

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tunecli.config.params import FixedParam
 from tunecli.errors import SpaceError, TuneCliError
-from tunecli.params import FixedParam
 
 if TYPE_CHECKING:
-    from tunecli.space import SearchSpace
+    from tunecli.config.space import SearchSpace
 
 
 @dataclass
@@ -53,8 +53,8 @@ def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int = 0, epochs: int | None = None,
                seed: int | None = 42) -> TrainOutcome:
     """Refit, evaluate once on the test split, save the model (``.keras``)."""
+    from tunecli.config.objective import resolve_objective
     from tunecli.data import load_data
-    from tunecli.objective import resolve_objective
     from tunecli.runtime import init_backend
 
     params = fixed_params(space)
@@ -82,19 +82,15 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
 
 
 def _fit(params: dict[str, Any], dataset: Any, space: SearchSpace, n_epochs: int, seed: int | None) -> Any:
-    from tunecli.model import build_mlp, keras, with_defaults
-    from tunecli.keras_fit import compile_model
+    from tunecli.config.catalogue import with_defaults
+    from tunecli.trainers.keras.fit import build_compiled
 
     p = with_defaults(params)
     x = np.concatenate([dataset.x_train, dataset.x_val])
     y = np.concatenate([dataset.y_train, dataset.y_val])
-    keras.backend.clear_session()
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
     batch = int(p["batch_size"])
     steps = max(1, math.ceil(len(x) / batch))
-    model = build_mlp(p, dataset.n_features, dataset.task, dataset.n_classes)
-    compile_model(model, p, dataset.task, steps, n_epochs, steps)
+    model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=n_epochs, steps_per_execution=steps, seed=seed)
     history = model.fit(x, y, batch_size=batch, epochs=n_epochs, verbose=0, shuffle=True)
     if not all(math.isfinite(v) for v in history.history["loss"]):
         raise TuneCliError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")

@@ -1,7 +1,7 @@
 """``run_trial``: train one configuration, report every epoch, never raise for a bad configuration.
 
-Supported configurations train on the fast JAX trainer (``tunecli.fastfit``); the rest, and
-every trial whose Keras model is wanted, on Keras' ``model.fit`` (``tunecli.keras_fit``).
+Supported configurations train on the fast JAX trainer (``tunecli.trainers.fast.loop``); the rest, and
+every trial whose Keras model is wanted, on Keras' ``model.fit`` (``tunecli.trainers.keras.fit``).
 This module imports neither Keras nor JAX.
 """
 
@@ -10,20 +10,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from tunecli.catalogue import with_defaults
-from tunecli.lr_finder import NoDescent
-from tunecli.params import LrFinderParam
+from tunecli.config.catalogue import with_defaults
+from tunecli.config.params import LrFinderParam
+from tunecli.lrfinder.rules import NoDescent
+from tunecli.trainers import EpochHook, Fitted
 
 if TYPE_CHECKING:
+    from tunecli.config.objective import Objective
+    from tunecli.config.space import Training
     from tunecli.data import Dataset
-    from tunecli.objective import Objective
-    from tunecli.space import Training
-
-#: Called after each epoch with (epoch number from 1, objective value, logs); returns True to prune.
-EpochHook = Callable[[int, float, dict[str, float]], bool]
-
 
 @dataclass
 class TrialResult:
@@ -37,18 +34,6 @@ class TrialResult:
     first_epoch_seconds: float | None = None
     model: Any = None
     extras: dict[str, Any] = field(default_factory=dict)  # more user attributes to store (e.g. LR finder)
-
-
-class Fitted(NamedTuple):
-    """What a trainer hands back."""
-
-    history: dict[str, list[float]]
-    pruned: bool
-    diverged: str | None
-    first_epoch_seconds: float | None
-    fit_seconds: float
-    trainer: str
-    model: Any = None
 
 
 def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
@@ -69,7 +54,8 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     Returns:
         A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination).
     """
-    from tunecli import fastfit, interrupt
+    from tunecli import interrupt
+    from tunecli.trainers import fast
 
     interrupt.check()  # Ctrl-C pressed between trials (deferred while the engine runs)
     start = time.perf_counter()
@@ -82,12 +68,12 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
             return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
     kwargs = {"on_epoch": on_epoch, "seed": seed, "x": x, "y": y, "validation": validation}
     try:
-        if fastfit.supported(p, training, keep_model) is None:
-            fitted = fastfit.fit(p, dataset, training, objective, **kwargs)
+        if fast.supported(p, training, keep_model) is None:
+            fitted = fast.fit(p, dataset, training, objective, **kwargs)
         else:
-            from tunecli import keras_fit
+            from tunecli.trainers.keras.fit import fit as keras_fit
 
-            fitted = keras_fit.fit(p, dataset, training, objective, keep_model=keep_model, **kwargs)
+            fitted = keras_fit(p, dataset, training, objective, keep_model=keep_model, **kwargs)
     except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"{type(exc).__name__}: {message}")
@@ -98,7 +84,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
 
 def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None) -> tuple[float, dict[str, Any]]:
     """Run the range test for this configuration; the LR to use and what to store about it."""
-    from tunecli.lr_range import run_range_test
+    from tunecli.lrfinder.range_test import run_range_test
 
     spec: LrFinderParam = p["learning_rate"]
     found = run_range_test(p, dataset, min_lr=spec.min_lr, max_lr=spec.max_lr, steps=spec.steps, rule=spec.rule,

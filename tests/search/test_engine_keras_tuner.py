@@ -1,0 +1,81 @@
+"""The Keras Tuner engine end to end on tiny data; trials land in the Optuna study."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import keras_tuner as kt
+import optuna
+import pytest
+
+from tests.test_cli_e2e import ROOT, TUNECLI, _study
+from tunecli.config.space import validate_space
+from tunecli.search.engines._keras_tuner import declare
+
+SPACE = {"space": {"optimizer": {"choice": ["adam", "momentum"]},
+                   "momentum": {"float": [0.8, 0.99], "when": {"optimizer": ["momentum"]}},
+                   "n_neurons": {"int": [8, 64], "log": True}, "dropout": 0.1}}
+
+
+def test_declare_respects_conditions() -> None:
+    space = validate_space(SPACE)
+    for optimizer in ("adam", "momentum"):
+        hp = kt.HyperParameters()
+        hp.values["optimizer"] = optimizer
+        params = declare(hp, space)
+        assert ("momentum" in params) == (params["optimizer"] == "momentum")
+        assert params["dropout"] == 0.1 and 8 <= params["n_neurons"] <= 64
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["random", "bayesian", "hyperband"])
+def test_each_algorithm_end_to_end(tmp_path, algorithm: str) -> None:
+    proc = subprocess.run([TUNECLI, "search", str(ROOT / "search_spaces" / "quickstart.yaml"), "--engine",
+                           "keras-tuner", "--algorithm", algorithm, "--trials", "2", "--max-epochs", "2", "--json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["best"]["state"] == "COMPLETE"
+    study = _study(tmp_path, "digits-quickstart")
+    assert study.user_attrs["engine"] == "keras-tuner"
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done and all(t.user_attrs["epochs"] <= 2 for t in done)
+    for t in done:
+        assert ("momentum" in t.params) == (t.params["optimizer"] == "momentum")
+    assert (tmp_path / "tunecli-runs" / "digits-quickstart" / "keras-tuner").is_dir()
+    rep = subprocess.run([TUNECLI, "report", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
+    assert len(json.loads(rep.stdout)["trials"]) == len(study.trials)
+
+
+@pytest.mark.slow
+def test_interrupted_keras_tuner_search_resumes_and_keeps_finished_trials(tmp_path) -> None:
+    import signal
+    import time
+
+    space = str(ROOT / "search_spaces" / "quickstart.yaml")
+    cmd = [TUNECLI, "search", space, "--engine", "keras-tuner", "--algorithm", "random", "--max-epochs", "30"]
+    proc = subprocess.Popen([*cmd, "--trials", "500"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "COMPLETE" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    seen += out
+    assert proc.returncode == 130, seen
+    assert "resume" in seen and "Traceback" not in seen
+    kept = [t.number for t in _study(tmp_path, "digits-quickstart").trials
+            if t.state == optuna.trial.TrialState.COMPLETE]
+    assert kept
+    again = subprocess.run([*cmd, "--trials", str(len(kept) + 1), "--max-epochs", "1"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = _study(tmp_path, "digits-quickstart").trials
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert set(kept) <= {t.number for t in complete}
+    assert len(complete) == len(kept) + 1

@@ -1,0 +1,262 @@
+"""One tunable parameter of the search space: int / float ranges, choices, fixed values.
+
+The YAML forms::
+
+    n_hidden:      {int: [1, 4]}
+    n_neurons:     {int: [16, 256], log: true}
+    learning_rate: {float: [1.0e-4, 1.0e-1], log: true}
+    activation:    {choice: [relu, elu]}
+    momentum:      {float: [0.8, 0.99], when: {optimizer: [momentum, nesterov]}}
+    dropout:       0.2                      # a bare value is fixed
+    learning_rate: {lr_finder: {rule: valley}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any, Protocol, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tunecli.config import catalogue
+
+KINDS = ("int", "float", "choice", "value", "lr_finder")
+
+Scalar = Union[bool, int, float, str, None]
+
+
+class _Param(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    when: dict[str, list[Scalar]] | None = None
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _listify_when(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+        return value
+
+    @property
+    def fixed(self) -> bool:
+        return False
+
+
+class IntParam(_Param):
+    kind: str = "int"
+    low: int
+    high: int
+    log: bool = False
+    step: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> IntParam:
+        _check_range(self.low, self.high, self.log)
+        if self.log and self.step != 1:
+            raise ValueError("`step` cannot be used with `log: true`")
+        return self
+
+    def values(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+
+class FloatParam(_Param):
+    kind: str = "float"
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> FloatParam:
+        _check_range(self.low, self.high, self.log)
+        if self.log and self.step is not None:
+            raise ValueError("`step` cannot be used with `log: true`")
+        return self
+
+    def values(self) -> list[float]:
+        if self.step is None:
+            raise ValueError("a float range needs `step` to be enumerated (grid search)")
+        count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+        return [round(self.low + i * self.step, 12) for i in range(count)]
+
+
+class ChoiceParam(_Param):
+    kind: str = "choice"
+    choices: list[Any] = Field(min_length=1)
+
+    def values(self) -> list[Any]:
+        return list(self.choices)
+
+
+class FixedParam(_Param):
+    kind: str = "value"
+    value: Any
+
+    @property
+    def fixed(self) -> bool:
+        return True
+
+    def values(self) -> list[Any]:
+        return [self.value]
+
+
+class LrFinderParam(_Param):
+    """``learning_rate: {lr_finder: {rule: valley, steps: 100, multiplier: {float: [0.3, 3], log: true}}}``."""
+
+    kind: str = "lr_finder"
+    rule: str = "valley"
+    steps: int = Field(100, ge=5, le=10_000)
+    min_lr: float = Field(1e-7, gt=0)
+    max_lr: float = Field(10.0, gt=0)
+    multiplier: IntParam | FloatParam | ChoiceParam | FixedParam = FixedParam(value=1.0)
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        if value not in catalogue.LR_RULES:
+            raise ValueError(f"unknown rule {value!r}; allowed: {', '.join(catalogue.LR_RULES)}")
+        return value
+
+    @field_validator("multiplier", mode="before")
+    @classmethod
+    def _multiplier(cls, value: Any) -> Any:
+        return parse_param(value)
+
+    @property
+    def fixed(self) -> bool:
+        return True
+
+    def values(self) -> list[Any]:
+        raise ValueError("an lr_finder learning rate cannot be enumerated (grid search)")
+
+
+ParamSpec = Union[IntParam, FloatParam, ChoiceParam, FixedParam, LrFinderParam]
+
+
+def _check_range(low: float, high: float, log: bool) -> None:
+    if low > high:
+        raise ValueError(f"`low <= high` must hold, but got low={low}, high={high}")
+    if log and low <= 0:
+        raise ValueError(f"a log range needs `low > 0`, but got low={low}")
+
+
+def parse_param(raw: Any) -> ParamSpec:
+    """Turn one YAML value into a parameter spec (raises ValueError / pydantic errors)."""
+    if not isinstance(raw, dict):
+        return FixedParam(value=raw)
+    kinds = [k for k in KINDS if k in raw]
+    if len(kinds) != 1:
+        found = ", ".join(map(str, raw)) or "nothing"
+        raise ValueError(f"expected exactly one of {', '.join(KINDS)} (a bare value is fixed); found: {found}")
+    kind = kinds[0]
+    rest = {k: v for k, v in raw.items() if k != kind}
+    body = raw[kind]
+    if kind in ("int", "float"):
+        if not (isinstance(body, list) and len(body) == 2):
+            raise ValueError(f"`{kind}` takes a list [low, high], got {body!r}")
+        cls = IntParam if kind == "int" else FloatParam
+        return cls(low=body[0], high=body[1], **rest)
+    if kind == "choice":
+        if not isinstance(body, list):
+            raise ValueError(f"`choice` takes a list of values, got {body!r}")
+        return ChoiceParam(choices=body, **rest)
+    if kind == "value":
+        return FixedParam(value=body, **rest)
+    return LrFinderParam(**(body or {}), **rest)
+
+
+def check_param_values(name: str, spec: ParamSpec) -> None:
+    """Check the values a parameter can take against the catalogue (names, bounds)."""
+    if name not in catalogue.DEFAULTS:
+        raise ValueError(f"unknown parameter {name!r}{did_you_mean(name, catalogue.DEFAULTS)}; "
+                         f"allowed: {', '.join(sorted(catalogue.DEFAULTS))}")
+    if isinstance(spec, LrFinderParam):
+        if name != "learning_rate":
+            raise ValueError("`lr_finder` can only set `learning_rate`")
+        return
+    candidates = [spec.low, spec.high] if isinstance(spec, (IntParam, FloatParam)) else spec.values()
+    for value in candidates:
+        _check_value(name, value)
+
+
+def did_you_mean(word: Any, options: Any) -> str:
+    """`` (did you mean 'x'?)`` for a close spelling, else an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_value(name: str, value: Any) -> None:
+    if name in catalogue.ALLOWED:
+        allowed = catalogue.ALLOWED[name]
+        if name == "batch_norm" and isinstance(value, bool):
+            return
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
+    elif name in catalogue.POSITIVE_INTS:
+        items = value if (name == "n_neurons" and isinstance(value, list)) else [value]
+        bound = catalogue.POSITIVE_INTS[name]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= bound:
+                raise ValueError(f"{name} must be a whole number from 1 to {bound}, got {item!r}")
+    elif name in catalogue.FRACTIONS:
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    elif name == "learning_rate":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
+            raise ValueError(f"learning_rate must be a number in (0, 100], got {value!r}")
+
+
+# ------------------------------------------------------------------ walking a space (both engines, lr-find)
+
+def condition_holds(spec: ParamSpec, params: dict[str, Any]) -> bool:
+    """True when every ``when`` parent has one of the listed values (absent parents fail)."""
+    return all(parent in params and params[parent] in values for parent, values in (spec.when or {}).items())
+
+
+class Walkable(Protocol):
+    """What ``walk`` needs of a space (``tunecli.config.space.SearchSpace`` has it)."""
+
+    space: dict[str, Any]
+
+    def order(self) -> list[str]: ...
+
+
+def walk(space: Walkable, choose: Callable[[str, ParamSpec], Any]) -> dict[str, Any]:
+    """The one walk over a space: each parameter whose condition holds, parents first.
+
+    Fixed values pass through; an ``lr_finder`` learning rate is kept as its spec (the trial runs
+    the range test) and its multiplier, when tuned, is chosen as ``lr_multiplier``; every other
+    parameter's value is ``choose(name, spec)`` (an Optuna suggestion, a Keras Tuner ``hp`` value,
+    a default).
+    """
+    params: dict[str, Any] = {}
+    for name in space.order():
+        spec = space.space[name]
+        if not condition_holds(spec, params):
+            continue
+        if isinstance(spec, FixedParam):
+            params[name] = spec.value
+        elif isinstance(spec, LrFinderParam):
+            params[name] = spec
+            if not isinstance(spec.multiplier, FixedParam):
+                params["lr_multiplier"] = choose("lr_multiplier", spec.multiplier)
+        else:
+            params[name] = choose(name, spec)
+    return params
+
+
+def encode(value: Any) -> Any:
+    """A choice as the engines store it: lists and mappings as JSON text, scalars (``None`` too) as they are."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def decode(value: Any, choices: list[Any]) -> Any:
+    """The choice that ``value`` stands for (its JSON text or itself); ``value`` when none matches."""
+    for choice in choices:
+        if value == choice and type(value) is type(choice) or (isinstance(value, str) and value == json.dumps(choice)):
+            return choice
+    return value

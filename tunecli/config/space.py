@@ -1,0 +1,294 @@
+"""The search-space file: Pydantic models of the YAML and ``load_space``.
+
+Every error names the file, the dotted field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from tunecli.config.params import FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
+from tunecli.errors import SpaceError
+
+OPTUNA_ALGORITHMS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
+KERAS_TUNER_ALGORITHMS = ("random", "bayesian", "hyperband", "grid")
+MAX_BYTES = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    source: str = "digits"
+    target: str | None = None
+    task: Literal["auto", "classification", "regression"] = "auto"
+    validation: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, ge=0, lt=1)
+    seed: int = 42
+    target_scale: float = Field(1.0, gt=0)
+    drop: list[str] = []
+
+    @model_validator(mode="after")
+    def _fractions(self) -> DataSpec:
+        if self.validation + self.test >= 0.9:
+            raise ValueError(f"validation + test must leave rows to train on, got {self.validation} + {self.test}")
+        return self
+
+
+class SearchSettings(_Strict):
+    engine: Literal["optuna", "keras-tuner"] = "optuna"
+    algorithm: str = "tpe"
+    pruner: Literal["median", "hyperband", "successive-halving", "none"] = "median"
+    trials: int = Field(20, ge=1, le=100_000)
+    timeout: float | None = Field(None, gt=0)
+    seed: int | None = 42
+    workers: int = Field(1, ge=1, le=64)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("algorithm")
+    @classmethod
+    def _algorithm(cls, value: str, info: ValidationInfo) -> str:
+        engine = info.data.get("engine", "optuna")
+        allowed = OPTUNA_ALGORITHMS if engine == "optuna" else KERAS_TUNER_ALGORITHMS
+        if value not in allowed:
+            raise ValueError(f"unknown algorithm {value!r} for engine {engine}; allowed: {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _workers(self) -> SearchSettings:
+        if self.workers > 1 and self.engine != "optuna":
+            raise ValueError(f"workers > 1 needs engine optuna (got {self.engine}); Keras Tuner runs one process")
+        return self
+
+
+class EarlyStopping(_Strict):
+    enabled: bool = True
+    patience: int = Field(4, ge=1, le=10_000)
+    min_delta: float = Field(0.0, ge=0)
+    restore_best_weights: bool = True
+
+
+class Training(_Strict):
+    max_epochs: int = Field(20, ge=1, le=100_000)
+    early_stopping: EarlyStopping = EarlyStopping()
+    backend: Literal["tensorflow", "jax", "torch"] | None = None
+    trainer: Literal["auto", "keras"] = "auto"  # auto: the fast JAX trainer where it covers the configuration
+    steps_per_execution: int | Literal["epoch"] = "epoch"
+    refit_epochs: int | None = Field(None, ge=1, le=100_000)  # tunecli train: epochs on train + validation
+    recycle_after: int = Field(25, ge=0, le=100_000)  # fresh worker process every N trials (0: never)
+
+
+class SearchSpace(_Strict):
+    """A validated search-space file."""
+
+    study: str = Field("tunecli-study", min_length=1, max_length=200)
+    data: DataSpec = DataSpec()
+    objective: Literal["auto", "val_loss", "val_accuracy", "val_rmse", "val_mae"] = "auto"
+    search: SearchSettings = SearchSettings()
+    training: Training = Training()
+    space: dict[str, Any] = {}
+    origin: dict[str, Any] | None = None  # where an exported configuration came from (study, trial, value)
+    path: str | None = None
+    raw: dict[str, Any] = {}
+
+    @field_validator("study")
+    @classmethod
+    def _study(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", value):
+            raise ValueError(f"study names use letters, digits, '-', '_' and '.', got {value!r}")
+        return value
+
+    def fixed_values(self) -> dict[str, Any]:
+        return {k: p.value for k, p in self.space.items() if isinstance(p, FixedParam) and p.when is None}
+
+    def order(self) -> list[str]:
+        """Parameter names, each after those its ``when`` depends on."""
+        done: list[str] = []
+        pending = dict(self.space)
+        while pending:
+            ready = [n for n, p in pending.items() if all(d in done for d in (p.when or {}))]
+            if not ready:  # a cycle: the caller reports it
+                break
+            done.extend(ready)
+            for name in ready:
+                pending.pop(name)
+        return done
+
+    def lr_finder(self) -> LrFinderParam | None:
+        spec = self.space.get("learning_rate")
+        return spec if isinstance(spec, LrFinderParam) else None
+
+
+def parse_duration(text: str) -> float:
+    """``"90"``, ``"90s"``, ``"10m"``, ``"1.5h"`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {text!r}")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping safely (never executes tags); errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpaceError("file not found" if not path.exists() else "not a file", source=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpaceError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    if len(data) > MAX_BYTES:
+        raise SpaceError(f"file is {len(data)} bytes; a search-space file is at most {MAX_BYTES}", source=str(path))
+    if b"\x00" in data:
+        raise SpaceError("this is a binary file, not YAML", source=str(path))
+    try:
+        loaded = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SpaceError("not UTF-8 text", source=str(path)) from None
+    except yaml.MarkedYAMLError as exc:
+        line = f"line {exc.problem_mark.line + 1}" if exc.problem_mark else "YAML"
+        detail = exc.problem or "syntax error"
+        if "constructor" in type(exc).__name__.lower() or "tag" in detail:
+            detail = f"{detail} (Python tags are never loaded; use plain YAML values)"
+        raise SpaceError(f"invalid YAML: {detail}", source=str(path), field=line) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise SpaceError(f"invalid YAML: {type(exc).__name__}", source=str(path)) from None
+    if loaded is None:
+        raise SpaceError("the file is empty; see search_spaces/quickstart.yaml for an example", source=str(path))
+    if not isinstance(loaded, dict):
+        raise SpaceError(f"the top level must be a mapping of settings, got {type(loaded).__name__}", source=str(path))
+    return loaded
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``search.trials``) in a copy of ``raw``; ``None`` values are skipped."""
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = out
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = value
+    return out
+
+
+def load_space(path: str | Path, overrides: dict[str, Any] | None = None) -> SearchSpace:
+    """Load, override and validate a search-space file.
+
+    Args:
+        path: the YAML file.
+        overrides: dotted settings from the command line, e.g. ``{"search.trials": 3}``.
+
+    Returns:
+        The validated ``SearchSpace``.
+
+    Raises:
+        SpaceError: with the file, the dotted field and what is allowed.
+    """
+    raw = apply_overrides(read_yaml(path), overrides or {})
+    return validate_space(raw, source=str(path))
+
+
+def validate_space(raw: dict[str, Any], *, source: str | None = None) -> SearchSpace:
+    """Validate an already loaded mapping (see ``load_space``)."""
+    body = {k: v for k, v in raw.items() if k not in ("space", "path", "raw")}
+    if "path" in raw or "raw" in raw:
+        raise SpaceError("unknown key; allowed: study, data, objective, search, training, space, origin",
+                         source=source, field="path" if "path" in raw else "raw")
+    try:
+        space = SearchSpace.model_validate({**body, "path": source, "raw": raw})
+    except ValidationError as exc:
+        raise SpaceError(_format_errors(exc), source=source) from None
+    except RecursionError:
+        raise SpaceError("the file is nested too deeply", source=source) from None
+    space.space = _parse_space(raw.get("space", {}), source)
+    return space
+
+
+def _parse_space(raw: Any, source: str | None) -> dict[str, ParamSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SpaceError(f"must be a mapping of parameter names to values or ranges, got {type(raw).__name__}",
+                         source=source, field="space")
+    specs: dict[str, ParamSpec] = {}
+    for name, value in raw.items():
+        field = f"space.{name}"
+        try:
+            spec = parse_param(value)
+            check_param_values(str(name), spec)
+        except ValidationError as exc:
+            raise SpaceError(_format_errors(exc, prefix=field), source=source) from None
+        except (ValueError, TypeError) as exc:
+            raise SpaceError(str(exc), source=source, field=field) from None
+        specs[str(name)] = spec
+    _check_conditions(specs, source)
+    return specs
+
+
+def _check_conditions(specs: dict[str, ParamSpec], source: str | None) -> None:
+    for name, spec in specs.items():
+        for parent, values in (spec.when or {}).items():
+            field = f"space.{name}.when.{parent}"
+            if parent not in specs:
+                raise SpaceError(f"names unknown parameter {parent!r}; parameters in this space: "
+                                 f"{', '.join(specs)}", source=source, field=field)
+            if parent == name:
+                raise SpaceError("a parameter cannot depend on itself", source=source, field=field)
+            possible = _possible_values(specs[parent])
+            if possible is not None and not any(v in possible for v in values):
+                raise SpaceError(f"{parent} never takes any of {values}; it takes {possible}", source=source, field=field)
+    ordered = SearchSpace(space=specs).order()
+    if len(ordered) != len(specs):
+        cycle = sorted(set(specs) - set(ordered))
+        raise SpaceError(f"`when` conditions form a cycle among {', '.join(cycle)}", source=source, field="space")
+
+
+def _possible_values(spec: ParamSpec) -> list[Any] | None:
+    try:
+        return spec.values() if not hasattr(spec, "low") else None
+    except ValueError:
+        return None
+
+
+def _format_errors(exc: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"] if part not in ("function-after", "function-before"))
+        loc = ".".join(p for p in (prefix, loc) if p)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parent, _, key = loc.rpartition(".")
+            allowed = _allowed_keys(parent)
+            msg = f"unknown key{did_you_mean(key, allowed)}; allowed here: {', '.join(allowed)}"
+        elif err["type"] == "literal_error":
+            msg = f"{msg}, got {err.get('input')!r}"
+        elif "input" in err and not isinstance(err["input"], dict) and repr(err["input"]) not in msg:
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return "\n".join(lines)
+
+
+def _allowed_keys(parent: str) -> list[str]:
+    models: dict[str, type[BaseModel]] = {
+        "": SearchSpace, "data": DataSpec, "search": SearchSettings, "training": Training,
+        "training.early_stopping": EarlyStopping,
+    }
+    model = models.get(parent)
+    if model is None:
+        return []
+    return [k for k in model.model_fields if k not in ("path", "raw")]

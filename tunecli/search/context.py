@@ -1,0 +1,39 @@
+"""Everything an engine needs to run trials in one process: ``search_context``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tunecli.search.engines import SearchContext
+from tunecli.trial import TrialResult, run_trial
+
+if TYPE_CHECKING:
+    import optuna
+
+    from tunecli.config.objective import Objective
+    from tunecli.config.space import SearchSpace
+    from tunecli.data import Dataset
+    from tunecli.search.progress import Progress
+
+
+def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study,
+                   progress: Progress, limit: int | None = None) -> SearchContext:
+    """Everything an engine needs to run trials in this process."""
+    deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
+    ctx = SearchContext(space, dataset, objective, study, progress, deadline, _trial_runner(space, dataset, objective))
+    ctx.limit = limit
+    progress.done = ctx.finished()
+    progress.set_best(study)
+    return ctx
+
+
+def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective) -> Callable[..., TrialResult]:
+    """``run_trial`` bound to this search's data, training settings and objective."""
+
+    def run(params: dict[str, Any], max_epochs: int | None = None, **kwargs: Any) -> TrialResult:
+        training = space.training.model_copy(update={"max_epochs": max_epochs}) if max_epochs else space.training
+        return run_trial(params, dataset, training, objective, **kwargs)
+
+    return run

@@ -1,0 +1,67 @@
+"""The engine interface (``SearchEngine``) and what every engine shares: the context, a trial's stored attributes."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tunecli.search import coordination
+
+if TYPE_CHECKING:
+    import optuna
+
+    from tunecli.config.objective import Objective
+    from tunecli.config.space import SearchSpace
+    from tunecli.data import Dataset
+    from tunecli.search.progress import Progress
+    from tunecli.trial import TrialResult
+
+
+
+@dataclass
+class SearchContext:
+    space: SearchSpace
+    dataset: Dataset
+    objective: Objective
+    study: optuna.Study
+    progress: Progress
+    deadline: float | None = None
+    run_trial: Callable[..., TrialResult] | None = None
+    limit: int | None = None  # at most this many trials in this process (worker recycling)
+
+    def finished(self) -> int:
+        """Trials that count towards the requested total (see ``coordination``)."""
+        return coordination.finished(self.study)
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
+    """What a trial stores besides its parameters: the full configuration and its learning curve."""
+    attrs: dict[str, Any] = {
+        "config": config, "epochs": result.epochs, "seconds": round(result.seconds, 3),
+        "curve": {k: [round(v, 6) for v in vals] for k, vals in result.history.items()},
+    }
+    if result.first_epoch_seconds is not None:
+        attrs["first_epoch_seconds"] = round(result.first_epoch_seconds, 3)
+    if result.best_epoch is not None:
+        attrs["best_epoch"] = result.best_epoch
+    if result.value is not None:
+        attrs["best_value"] = result.value
+    if result.reason:
+        attrs["fail_reason"] = result.reason
+    return {**attrs, **result.extras}
+
+
+class SearchEngine(abc.ABC):
+    """Runs trials until the requested total is reached, the time is up, or Ctrl-C."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def run(self, ctx: SearchContext) -> None:
+        """Run the missing trials, recording each one in ``ctx.study``."""

@@ -1,0 +1,148 @@
+"""``build_report``: a study as data — summary, ranked trials, importances, diagnostics; export.
+
+Never imports Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from tunecli.errors import StorageError
+from tunecli.studies import storage as store
+from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, varying_columns
+
+IMPORTANCE_TRIALS = 100
+
+
+@dataclass
+class StudyReport:
+    study: str
+    storage: str
+    direction: str
+    objective: str
+    attrs: dict[str, Any]
+    rows: list[dict[str, Any]]
+    importances: dict[str, float] = field(default_factory=dict)
+    importance_note: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.rows:
+            state = "DISCARDED" if row.get("discarded") else row["state"]
+            out[state] = out.get(state, 0) + 1
+        return out
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        return best_row(self.rows, self.direction)
+
+    def varying(self) -> list[str]:
+        return varying_columns([r for r in self.rows if r["state"] in ("COMPLETE", "PRUNED")] or self.rows)
+
+    def fixed(self) -> dict[str, Any]:
+        varying = set(self.varying())
+        best = self.best or (self.rows[0] if self.rows else None)
+        return {k: v for k, v in (best["params"] if best else {}).items() if k not in varying}
+
+    def epochs_summary(self) -> dict[str, Any]:
+        max_epochs = self.attrs.get("max_epochs")
+        run = sum(r["epochs"] or 0 for r in self.rows)
+        cap = len(self.rows) * max_epochs if max_epochs else None
+        return {"epochs_run": run, "epochs_cap": cap, "saved_fraction": (1 - run / cap) if cap else None}
+
+    def summary(self) -> dict[str, Any]:
+        seconds = [r["seconds"] for r in self.rows if r["seconds"]]
+        best = self.best
+        return {
+            "study": self.study, "storage": self.storage, "objective": self.objective, "direction": self.direction,
+            "engine": self.attrs.get("engine", "optuna"), "algorithm": self.attrs.get("algorithm"),
+            "pruner": self.attrs.get("pruner"), "counts": self.counts,
+            "best_value": best["value"] if best else None, "best_trial": best["number"] if best else None,
+            "total_seconds": round(sum(seconds), 2),
+            "median_seconds": round(statistics.median(seconds), 2) if seconds else None,
+            **self.epochs_summary(), "fixed": self.fixed(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape: study, direction, best, trials (+ summary, importances)."""
+        max_epochs = self.attrs.get("max_epochs")
+        trials = [public_trial(r, max_epochs) for r in ranked(self.rows, self.direction)]
+        return {"study": self.study, "direction": self.direction, "objective": self.objective,
+                "best": public_trial(self.best, max_epochs) if self.best else None, "trials": trials,
+                "summary": self.summary(), "importances": self.importances}
+
+    def export_space(self) -> dict[str, Any]:
+        """The best configuration as a space file with every value fixed."""
+        if self.best is None:
+            raise StorageError("the study has no completed trial to export", source=self.storage, field=self.study)
+        raw = self.attrs.get("space_file") or {}
+        return fixed_space(raw, self.best, self.study, self.objective)
+
+
+def build_report(study: Any, storage_url: str | None, *, importances: bool = True) -> StudyReport:
+    rows = trial_rows(study)
+    if not rows:
+        raise StorageError(f"study {study.study_name!r} has no trials yet", source=store.describe(storage_url))
+    attrs = dict(study.user_attrs)
+    direction = study.direction.name.lower()
+    report = StudyReport(study.study_name, store.describe(storage_url), direction, attrs.get("objective", "value"),
+                         attrs, rows)
+    if importances:
+        report.importances, report.importance_note = _importances(study)
+    return report
+
+
+def importance_sample(study: Any) -> tuple[Any, str | None]:
+    """The study importances are computed on: the latest ``IMPORTANCE_TRIALS`` completed trials at most."""
+    import optuna
+
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) <= IMPORTANCE_TRIALS:  # fANOVA's cost grows with the trials: use the latest ones
+        return study, None
+    sample = optuna.create_study(direction=study.direction)
+    sample.add_trials(complete[-IMPORTANCE_TRIALS:])
+    return sample, f"importances from the {IMPORTANCE_TRIALS} latest completed trials of {len(complete)}"
+
+
+def _importances(study: Any) -> tuple[dict[str, float], str | None]:
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 4:
+        return {}, f"importances need at least 4 completed trials ({len(complete)} so far)"
+    sample, note = importance_sample(study)
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+    try:
+        values = optuna.importance.get_param_importances(sample, evaluator=evaluator)
+    except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+        return {}, f"importances not available: {exc}"
+    return {k: round(float(v), 4) for k, v in values.items()}, note
+
+
+def dumps(report: StudyReport, fmt: str) -> str:
+    """The report as json, yaml or csv text (every trial with its curve)."""
+    data = report.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=str)
+    if fmt == "yaml":
+        return yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    params = sorted({k for r in report.rows for k in r["params"]})
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["number", "state", "value", "epochs", "seconds", "reason", "flags", *params, "curve"])
+    for t in data["trials"]:
+        writer.writerow([t["number"], t["state"], t["value"], t["epochs"], t["seconds"], t["reason"] or "",
+                         " ".join(t["flags"]), *[_cell(t["params"].get(p)) for p in params], json.dumps(t["curve"])])
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else ("" if value is None else value)

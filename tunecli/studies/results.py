@@ -1,0 +1,114 @@
+"""Trials of a study as plain rows, ranking, and the best configuration as a space file.
+
+Shared by ``search`` (final table) and ``report``; imports Optuna only, never Keras.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from tunecli.errors import TuneCliError
+from tunecli.studies.diagnostics import diagnose
+
+if TYPE_CHECKING:
+    import optuna
+
+STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
+
+
+def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial as a dict: number, state, value, params, epochs, seconds, reason, curve."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        attrs = t.user_attrs
+        value = t.value if t.state.name == "COMPLETE" else attrs.get("best_value")
+        reason = attrs.get("fail_reason") or attrs.get("discarded")
+        rows.append({
+            "number": t.number, "state": t.state.name, "value": value,
+            "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
+            "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
+            "reason": reason, "curve": attrs.get("curve", {}),
+            "best_epoch": attrs.get("best_epoch"), "fit_seconds": attrs.get("fit_seconds"),
+            "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
+            "discarded": attrs.get("discarded"), "trainer": attrs.get("trainer"),
+        })
+    return rows
+
+
+def ranked(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
+    """Complete trials best first, then pruned (by their best value), then the rest."""
+    sign = -1 if direction == "maximize" else 1
+
+    def key(row: dict[str, Any]) -> tuple[int, float, int]:
+        value = row["value"]
+        return (STATE_ORDER.get(row["state"], 9), sign * value if value is not None else float("inf"), row["number"])
+
+    return sorted(rows, key=key)
+
+
+def varying_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Parameter names that take more than one value (or are missing somewhere) across the rows."""
+    names: list[str] = []
+    for row in rows:
+        names.extend(k for k in row["params"] if k not in names)
+    out = []
+    for name in names:
+        values = {repr(r["params"].get(name, "<absent>")) for r in rows}
+        if len(values) > 1:
+            out.append(name)
+    return out
+
+
+def best_row(rows: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+    """The best completed trial, or None."""
+    top = ranked(rows, direction)
+    return top[0] if top and top[0]["state"] == "COMPLETE" else None
+
+
+#: The keys of a trial in every JSON output (``search --json``, ``report --format json``).
+PUBLIC_KEYS = ("number", "state", "value", "params", "epochs", "seconds", "reason", "lr_used", "trainer", "curve")
+
+
+def public_trial(row: dict[str, Any], max_epochs: int | None) -> dict[str, Any]:
+    """One trial in the one JSON shape: ``PUBLIC_KEYS`` and its diagnostic ``flags``."""
+    return {**{k: row.get(k) for k in PUBLIC_KEYS}, "flags": diagnose(row, max_epochs)}
+
+
+def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective: str) -> dict[str, Any]:
+    """A copy of the space file whose every parameter is fixed to the trial ``row``'s values.
+
+    ``training.refit_epochs`` takes the trial's best epoch and ``origin`` says where it came from,
+    so that ``tunecli train`` refits for the right number of epochs and shows the search's score.
+    """
+    out = copy.deepcopy(raw)
+    out["study"] = f"{study}-best"
+    out["space"] = {k: _plain(v) for k, v in row["params"].items()}
+    best_epoch = row.get("best_epoch") or row.get("epochs")
+    if best_epoch:
+        out.setdefault("training", {})["refit_epochs"] = int(best_epoch)
+    out["origin"] = {"study": study, "trial": row["number"], "objective": objective, "value": row["value"]}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_yaml(path: str | Path, data: dict[str, Any], header: str | None = None) -> Path:
+    """Write YAML (with an optional comment header); errors become a clear message."""
+    path = Path(path)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    if header:
+        text = "".join(f"# {line}\n" for line in header.splitlines()) + text
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise TuneCliError(f"cannot write: {exc.strerror}", source=str(path)) from None
+    return path

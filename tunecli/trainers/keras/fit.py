@@ -1,0 +1,113 @@
+"""Training with Keras' own ``model.fit``: every configuration, and the model itself when one is wanted."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from tunecli import interrupt
+from tunecli.trainers.contract import EpochHook, Fitted
+from tunecli.trainers.keras.model import build_mlp, keras
+from tunecli.trainers.keras.optimizers import make_optimizer
+from tunecli.trainers.keras.schedules import make_schedule, schedule_callbacks
+
+if TYPE_CHECKING:
+    from tunecli.config.objective import Objective
+    from tunecli.config.space import Training
+    from tunecli.data import Dataset
+
+EVAL_BATCH = 2048
+
+
+class _Watch(keras.callbacks.Callback):
+    """Reports each epoch, stops on NaN/inf loss or when the pruner says so."""
+
+    def __init__(self, metric: str, hook: EpochHook | None) -> None:
+        super().__init__()
+        self.metric, self.hook = metric, hook
+        self.pruned = False
+        self.diverged: str | None = None
+        self.epoch_ends: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.epoch_ends.append(time.perf_counter())
+        if interrupt.requested():
+            self.model.stop_training = True
+            return
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is None or not math.isfinite(float(loss)):
+            self.diverged = f"loss became {loss} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        value = logs.get(self.metric)
+        if value is None:
+            return
+        if self.hook is not None and self.hook(epoch + 1, float(value), dict(logs)):
+            self.pruned = True
+            self.model.stop_training = True
+
+
+def build_compiled(p: dict[str, Any], dataset: Dataset, *, steps_per_epoch: int, max_epochs: int,
+                   steps_per_execution: int, seed: int | None, free_memory: bool = False) -> Any:
+    """The one place a Keras model is set up: a fresh session, the seed, ``build_mlp``, ``compile_model``.
+
+    Args:
+        p: parameter values with the catalogue defaults filled in.
+        dataset: gives the input width, the task and the number of classes.
+        steps_per_epoch, max_epochs: the axis the learning-rate schedule runs on.
+        steps_per_execution: batches per compiled call.
+        seed: seeds weights, dropout and shuffling (None: not seeded).
+        free_memory: also free the backend's memory when clearing the session.
+    """
+    keras.backend.clear_session(free_memory=free_memory)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = build_mlp(p, dataset.n_features, dataset.task, dataset.n_classes)
+    compile_model(model, p, dataset.task, steps_per_epoch, max_epochs, steps_per_execution)
+    return model
+
+
+def compile_model(model: Any, params: dict[str, Any], task: str, steps_per_epoch: int, max_epochs: int,
+                  steps_per_execution: int) -> None:
+    """Compile with the optimizer, schedule, loss and metrics the parameters and task call for."""
+    optimizer = make_optimizer(params, make_schedule(params, steps_per_epoch, max_epochs))
+    if task == "classification":
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        loss = {"auto": "mse", "mse": "mse", "huber": "huber", "mae": "mae"}[params["loss"]]
+        metrics = [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    jit = False if keras.backend.backend() == "tensorflow" else "auto"
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit,
+                  steps_per_execution=steps_per_execution)
+
+
+def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
+        on_epoch: EpochHook | None = None, seed: int | None = None,
+        keep_model: bool = False, x: Any = None, y: Any = None,
+        validation: tuple[Any, Any] | None = None) -> Fitted:
+    """Build, compile and fit ``p`` (defaults filled in) with early stopping; raises on a bad combination."""
+    x = dataset.x_train if x is None else x
+    y = dataset.y_train if y is None else y
+    validation = (dataset.x_val, dataset.y_val) if validation is None else validation
+    batch = int(p["batch_size"])
+    steps = max(1, math.ceil(len(x) / batch))
+    spe = steps if training.steps_per_execution == "epoch" else min(steps, int(training.steps_per_execution))
+    model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=training.max_epochs,
+                           steps_per_execution=spe, seed=seed, free_memory=True)
+    watch = _Watch(objective.metric, on_epoch)
+    callbacks = [watch, *schedule_callbacks(p, objective.metric, objective.mode)]
+    es = training.early_stopping
+    if es.enabled:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
+            restore_best_weights=es.restore_best_weights and keep_model))
+    fit_start = time.perf_counter()
+    with interrupt.training():
+        history = model.fit(x, y, batch_size=batch, epochs=training.max_epochs, validation_data=validation,
+                            validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
+    return Fitted(hist, watch.pruned, watch.diverged, first, time.perf_counter() - fit_start,
+                  trainer="keras", model=model if keep_model else None)

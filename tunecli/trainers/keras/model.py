@@ -1,0 +1,83 @@
+"""``build_mlp``: an MLP from plain parameter values (no Optuna trial, no Keras Tuner hp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunecli.config.catalogue import batch_norm_mode, initializer_for, layer_widths, with_defaults
+from tunecli.runtime import import_keras
+
+keras = import_keras()
+layers = keras.layers
+
+
+@keras.saving.register_keras_serializable("tunecli")
+class MCDropout(layers.Dropout):
+    """Dropout that stays on at inference (Monte Carlo dropout)."""
+
+    def call(self, inputs, training=None):  # noqa: ANN001, ANN201, ARG002
+        return super().call(inputs, training=True)
+
+
+@keras.saving.register_keras_serializable("tunecli")
+class MCAlphaDropout(layers.AlphaDropout):
+    """Alpha dropout (for SELU) that stays on at inference."""
+
+    def call(self, inputs, training=None):  # noqa: ANN001, ANN201, ARG002
+        return super().call(inputs, training=True)
+
+
+def _activation_layer(name: str, alpha: float | None) -> layers.Layer:
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.2 if alpha is None else alpha)
+    if name == "prelu":
+        return layers.PReLU()
+    if name == "elu":
+        return layers.ELU(alpha=1.0 if alpha is None else alpha)
+    return layers.Activation("silu" if name == "swish" else name)
+
+
+def _dropout_layer(rate: float, activation: str, mc: bool) -> layers.Layer:
+    if activation == "selu":
+        return MCAlphaDropout(rate) if mc else layers.AlphaDropout(rate)
+    return MCDropout(rate) if mc else layers.Dropout(rate)
+
+
+def build_mlp(params: dict[str, Any], n_features: int, task: str, n_classes: int = 0) -> keras.Model:
+    """Build (not compile) an MLP.
+
+    Args:
+        params: plain values; missing keys take the catalogue defaults.
+        n_features: input width.
+        task: ``classification`` (softmax over ``n_classes``) or ``regression`` (one linear unit).
+        n_classes: number of classes for classification.
+
+    Returns:
+        An uncompiled ``keras.Model``.
+
+    Example:
+        >>> model = build_mlp({"n_hidden": 2, "n_neurons": 32}, n_features=8, task="regression")
+    """
+    p = with_defaults(params)
+    act = p["activation"]
+    init = initializer_for(act, p["initializer"])
+    regularizer = keras.regularizers.L1L2(l1=float(p["l1"]), l2=float(p["l2"])) if (p["l1"] or p["l2"]) else None
+    constraint = keras.constraints.MaxNorm(float(p["max_norm"])) if p["max_norm"] else None
+    bn = batch_norm_mode(p["batch_norm"])
+    inputs = keras.Input(shape=(n_features,))
+    x = inputs
+    for width in layer_widths(p):
+        x = layers.Dense(width, kernel_initializer=init, kernel_regularizer=regularizer,
+                         kernel_constraint=constraint, use_bias=bn != "before")(x)
+        if bn == "before":
+            x = layers.BatchNormalization()(x)
+        x = _activation_layer(act, p["alpha"])(x)
+        if bn == "after":
+            x = layers.BatchNormalization()(x)
+        if p["dropout"]:
+            x = _dropout_layer(float(p["dropout"]), act, bool(p["mc_dropout"]))(x)
+    if task == "classification":
+        outputs = layers.Dense(n_classes, activation="softmax")(x)
+    else:
+        outputs = layers.Dense(1)(x)
+    return keras.Model(inputs, outputs)

@@ -1,0 +1,110 @@
+"""Learning-rate schedules from "Hands-On ML" ch. 11, as Keras ``LearningRateSchedule`` objects.
+
+Every schedule is parameterized in epochs, so the same space file means the same thing whatever
+the batch size. Keras' own schedules are used wherever they compute the catalogue's formula
+(``ExponentialDecay``, ``InverseTimeDecay`` for power with c = 1, ``PiecewiseConstantDecay``,
+``CosineDecay``): they save and load anywhere. The two Keras lacks (power with c != 1, 1cycle) are
+registered, so a saved model that uses them loads wherever tunecli is imported. ``performance``
+(reduce on plateau) is a callback, not a schedule: see ``schedule_callbacks``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tunecli.runtime import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+
+class _EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base: converts the optimizer step into a (fractional) epoch."""
+
+    def __init__(self, initial: float, steps_per_epoch: int) -> None:
+        self.initial = float(initial)
+        self.steps_per_epoch = float(max(1, steps_per_epoch))
+
+    def epoch(self, step: Any) -> Any:
+        return ops.cast(step, "float32") / self.steps_per_epoch
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@keras.saving.register_keras_serializable("tunecli")
+class PowerSchedule(_EpochSchedule):
+    """``lr0 / (1 + epoch / s) ** c``."""
+
+    def __init__(self, initial: float, steps_per_epoch: int, s: float, c: float) -> None:
+        super().__init__(initial, steps_per_epoch)
+        self.s, self.c = float(s), float(c)
+
+    def __call__(self, step: Any) -> Any:
+        return self.initial / ops.power(1.0 + self.epoch(step) / self.s, self.c)
+
+
+@keras.saving.register_keras_serializable("tunecli")
+class OneCycleSchedule(_EpochSchedule):
+    """1cycle (Smith 2018): up from lr/div to lr over 45 % of the run, down again over
+    the next 45 %, then down to lr/(div*1000) over the last 10 %."""
+
+    def __init__(self, initial: float, steps_per_epoch: int, epochs: int, div: float) -> None:
+        super().__init__(initial, steps_per_epoch)
+        self.epochs, self.div = float(max(1, epochs)), float(div)
+
+    def __call__(self, step: Any) -> Any:
+        t = ops.clip(self.epoch(step) / self.epochs, 0.0, 1.0)
+        low, high, last = self.initial / self.div, self.initial, self.initial / (self.div * 1000.0)
+        up = low + (high - low) * t / 0.45
+        down = high - (high - low) * (t - 0.45) / 0.45
+        tail = low - (low - last) * (t - 0.9) / 0.1
+        return ops.where(t < 0.45, up, ops.where(t < 0.9, down, tail))
+
+
+def make_schedule(params: dict[str, Any], steps_per_epoch: int, max_epochs: int) -> Any:
+    """The learning rate to hand the optimizer: a float or a ``LearningRateSchedule``."""
+    lr, name = float(params["learning_rate"]), params["schedule"]
+    if name in ("constant", "performance"):
+        return lr
+    spe = max(1, steps_per_epoch)
+    schedules = keras.optimizers.schedules
+    if name == "power":
+        s, c = float(params["power_steps"]), float(params["power_c"])
+        if c == 1.0:  # lr / (1 + epoch / s)
+            return schedules.InverseTimeDecay(lr, decay_steps=s * spe, decay_rate=1.0)
+        return PowerSchedule(lr, spe, s, c)
+    if name == "exponential":  # lr * rate ** (epoch / s)
+        return schedules.ExponentialDecay(lr, decay_steps=float(params["decay_epochs"]) * spe,
+                                          decay_rate=float(params["decay_rate"]))
+    if name == "piecewise":
+        return _piecewise(lr, spe, max_epochs, params["piecewise_boundaries"], float(params["piecewise_factor"]))
+    if name == "one_cycle":
+        return OneCycleSchedule(lr, steps_per_epoch, max_epochs, params["cycle_div"])
+    if name == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * max_epochs),
+                                                      alpha=float(params["cosine_alpha"]))
+    raise ValueError(f"unknown schedule {name!r}")
+
+
+def _piecewise(lr: float, steps_per_epoch: int, max_epochs: int, boundaries: list[float], factor: float) -> Any:
+    """``lr * factor ** (boundaries passed)``; a boundary below 1 is a fraction of ``max_epochs``.
+
+    The epoch boundary ``b`` is passed at the first step ``>= b * steps_per_epoch``; Keras switches
+    values once ``step > boundary``, so its boundary is that step minus one.
+    """
+    epochs = [float(b) * max_epochs if b < 1 else float(b) for b in boundaries]
+    if not epochs:
+        return lr
+    steps = sorted(math.ceil(e * steps_per_epoch - 1e-9) - 1 for e in epochs)
+    values = [lr * factor**i for i in range(len(steps) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(steps, values)
+
+
+def schedule_callbacks(params: dict[str, Any], monitor: str, mode: str) -> list[Any]:
+    """Callbacks a schedule needs (``performance``: reduce the LR when the objective plateaus)."""
+    if params["schedule"] != "performance":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=float(params["plateau_factor"]),
+                                              patience=int(params["plateau_patience"]), verbose=0)]

@@ -1,0 +1,141 @@
+"""Rendering of core results for the terminal (tables and messages); no computing here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tunecli.studies.diagnostics import LEGEND, diagnose
+from tunecli.studies.results import ranked, varying_columns
+from tunecli.ui.console import console, err_console, fmt
+from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
+
+if TYPE_CHECKING:
+    from tunecli.lrfinder.command import LRFindOutcome
+    from tunecli.lrfinder.rules import LRFindResult
+    from tunecli.search.run import SearchOutcome
+    from tunecli.studies.report import StudyReport
+    from tunecli.studies.storage import StudySummary
+    from tunecli.train import TrainOutcome
+
+TOP = 10
+
+
+def search_outcome(outcome: SearchOutcome) -> None:
+    rows = ranked(outcome.rows, outcome.objective.direction)
+    counted = [r for r in rows if not r["discarded"]]
+    console.print(f"[muted]{outcome.dataset}[/]")
+    if counted:
+        columns = varying_columns(counted) or list(counted[0]["params"])[:6]
+        title = f"Study {outcome.study}: top {min(TOP, len(counted))} of {len(counted)} trials"
+        console.print(trials_table(counted[:TOP], columns, outcome.objective.metric, title=title))
+    best = outcome.best
+    if best is None:
+        err_console.print("[warn]No trial completed, so there is no best configuration yet.[/]")
+    else:
+        console.print(f"Best {outcome.objective.metric}: [value]{best['value']:.4f}[/] (trial #{best['number']}); "
+                      f"{outcome.ran} trials ran in {outcome.seconds:.1f}s; stored in {outcome.storage}")
+    if outcome.best_path:
+        console.print(f"Best configuration written to [path]{outcome.best_path}[/]")
+    if outcome.interrupted:
+        err_console.print(f"[warn]Interrupted.[/] Finished trials are stored in {outcome.storage}; "
+                          "run the same command again to resume.")
+
+
+def study_list(summaries: list[StudySummary]) -> None:
+    console.print(studies_table(summaries))
+
+
+def study_report(report: StudyReport, top: int) -> None:
+    from rich.panel import Panel
+
+    s = report.summary()
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))
+    saved = f" ({s['saved_fraction']:.0%} of {s['epochs_cap']} saved by pruning and early stopping)" \
+        if s["saved_fraction"] is not None else ""
+    best = "—" if s["best_value"] is None else f"[value]{s['best_value']:.4f}[/] (trial #{s['best_trial']})"
+    lines = [
+        f"objective  {s['objective']} ({s['direction']})   best {best}",
+        f"engine     {s['engine']} / {s['algorithm']}   pruner {s['pruner']}",
+        f"trials     {counts}",
+        f"time       {s['total_seconds']:.1f}s in trials, median {s['median_seconds']}s per trial",
+        f"epochs     {s['epochs_run']} run{saved}",
+    ]
+    if s["fixed"]:
+        lines.append("fixed      " + ", ".join(f"{k}={fmt(v)}" for k, v in s["fixed"].items()))
+    console.print(Panel("\n".join(lines), title=f"study {report.study}", subtitle=report.storage, expand=False))
+    rows = [r for r in ranked(report.rows, report.direction) if not r["discarded"]][:top]
+    max_epochs = report.attrs.get("max_epochs")
+    for row in rows:
+        row["flags"] = " ".join(diagnose(row, max_epochs))
+    columns = report.varying() + (["lr_used"] if any(r.get("lr_used") for r in rows) else [])
+    for row in rows:
+        if row.get("lr_used"):
+            row["params"] = {**row["params"], "lr_used": row["lr_used"]}
+    table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True)
+    console.print(table)
+    _importances(report)
+    used = sorted({f for r in rows for f in r["flags"].split()})
+    for flag in used:
+        console.print(f"[value]{flag}[/] {LEGEND[flag]}")
+
+
+def _importances(report: StudyReport) -> None:
+    if report.importances:
+        console.print(importances_table(report.importances, report.importance_note))
+    elif report.importance_note:
+        console.print(f"[muted]{report.importance_note}[/]")
+
+
+def note(text: str) -> None:
+    err_console.print(text, soft_wrap=True)
+
+
+def train_outcome(outcome: TrainOutcome) -> None:
+    search = "—" if outcome.search_score is None else f"{outcome.search_score:.4f}"
+    console.print(f"test {outcome.metric}: [value]{outcome.test_score:.4f}[/]   "
+                  f"(search's validation {outcome.metric}: {search}; {outcome.epochs} epochs, {outcome.seconds:.1f}s)")
+    if outcome.mc_passes:
+        console.print(f"MC dropout ({outcome.mc_passes} passes): test {outcome.metric} of the mean prediction "
+                      f"{outcome.mc_mean:.4f}; spread of single passes ±{outcome.mc_std:.4f}")
+    if outcome.model_path:
+        console.print(f"model saved to [path]{outcome.model_path}[/]")
+
+
+def lr_find_outcome(outcome: LRFindOutcome) -> None:
+    result = outcome.result
+    console.print(f"[muted]{outcome.dataset}[/]")
+    shown = {k: v for k, v in outcome.config.items() if k != "learning_rate"}
+    console.print(f"model: {outcome.config_source}: " + ", ".join(f"{k}={fmt(v)}" for k, v in shown.items()))
+    _terminal_plot(result)
+    console.print(lr_rules_table(result))
+    low, high = result.bounds()
+    console.print(f"Suggested learning rate ({result.rule}): [value]{result.lr:.3g}[/]   "
+                  f"search bounds: {low:.3g} to {high:.3g} (log-uniform)")
+    console.print(f"[muted]{result.steps} steps in {result.seconds:.1f}s"
+                  f"{'; stopped early: the loss exploded' if result.stopped_early else ''}[/]")
+    for text in result.notes:
+        console.print(f"[muted]{text}[/]")
+
+
+def _terminal_plot(result: LRFindResult, width: int = 72, height: int = 14) -> None:
+    """Loss vs log10(LR) drawn with characters; the chosen rule's LR marked with '|'."""
+    import math
+
+    xs = [math.log10(x) for x in result.lrs]
+    ys = [y for y in result.losses if math.isfinite(y)]
+    if len(ys) < 2:
+        return
+    x0, x1, y0, y1 = xs[0], xs[-1], min(ys), min(max(ys), 4 * min(ys) if min(ys) > 0 else max(ys))
+    grid = [[" "] * width for _ in range(height)]
+    col = lambda x: min(width - 1, max(0, round((x - x0) / ((x1 - x0) or 1) * (width - 1))))  # noqa: E731
+    mark = col(math.log10(result.lr))
+    for row in grid:
+        row[mark] = "|"
+    for x, y in zip(xs, result.losses):
+        if math.isfinite(y):
+            r = height - 1 - min(height - 1, max(0, round((min(y, y1) - y0) / ((y1 - y0) or 1) * (height - 1))))
+            grid[r][col(x)] = "•"
+    console.print(f"loss (smoothed) {y1:.3g}", markup=False)
+    for row in grid:
+        console.print("  " + "".join(row), markup=False, highlight=False)
+    console.print(f"  {y0:.3g} at bottom; lr 1e{x0:.1f} … 1e{x1:.1f}; | = {result.rule} {result.lr:.3g}", markup=False)
