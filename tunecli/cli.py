@@ -23,7 +23,7 @@ app = typer.Typer(
     name="tunecli",
     help="Tune Keras MLPs from one YAML search-space file: search, LR range test, report.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -49,6 +49,7 @@ def _value(choice: Enum | None) -> str | None:
 SpaceArg = Annotated[Path, typer.Argument(help="The search-space YAML file.", show_default=False)]
 StorageOpt = Annotated[Optional[str], typer.Option("--storage", help="Optuna storage URL or .journal file "
                                                    "(default: tunecli.journal in this folder).")]
+DropOpt = Annotated[Optional[list[str]], typer.Option("--drop", help="Leave this column out (repeatable; adds to data.drop).")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
 
 
@@ -93,6 +94,7 @@ def search(
     space_file: SpaceArg,
     data: Annotated[Optional[str], typer.Option(help="Data source: built-in name or .csv/.parquet/.npz path.")] = None,
     target: Annotated[Optional[str], typer.Option(help="Target column of a table.")] = None,
+    drop: DropOpt = None,
     task: Annotated[Optional[Task], typer.Option(help="classification | regression | auto.")] = None,
     engine: Annotated[Optional[Engine], typer.Option(help="optuna | keras-tuner.")] = None,
     algorithm: Annotated[Optional[str], typer.Option(help="optuna: tpe|random|cmaes|gp|qmc|grid; "
@@ -117,7 +119,8 @@ def search(
     from tunecli.config.space import load_space
 
     overrides = {
-        "data.source": data, "data.target": target, "data.task": _value(task), "search.engine": _value(engine),
+        "data.source": data, "data.target": target, "data.drop+": drop, "data.task": _value(task),
+        "search.engine": _value(engine),
         "search.algorithm": algorithm, "search.pruner": _value(pruner), "search.trials": trials,
         "search.timeout": timeout, "training.max_epochs": max_epochs, "search.seed": seed, "study": study,
         "training.backend": _value(backend), "search.workers": workers, "training.trainer": _value(trainer),
@@ -152,6 +155,7 @@ def lr_find(
     write_space: Annotated[Optional[Path], typer.Option(help="Write a copy of the space with the LR range found.")] = None,
     data: Annotated[Optional[str], typer.Option(help="Data source override.")] = None,
     target: Annotated[Optional[str], typer.Option(help="Target column override.")] = None,
+    drop: DropOpt = None,
     backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the curve and suggestions as JSON.")] = False,
     debug: DebugOpt = False,
@@ -160,7 +164,8 @@ def lr_find(
     from tunecli.config.space import load_space
 
     rule_name = rule.value
-    space = load_space(space_file, {"data.source": data, "data.target": target, "training.backend": _value(backend)})
+    space = load_space(space_file, {"data.source": data, "data.target": target, "data.drop+": drop,
+                                    "training.backend": _value(backend)})
     from tunecli.lrfinder.command import find_lr, parse_params, space_with_lr_range
 
     outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
@@ -246,16 +251,20 @@ def train(
         render.train_outcome(outcome)
 
 
-@app.callback()
-def main(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    """Tune Keras MLPs from one YAML search-space file."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from tunecli import __version__
 
         print(f"tunecli {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
+                                          callback=_print_version)] = False,
+) -> None:
+    """Tune Keras MLPs from one YAML search-space file."""
 
 
 def run() -> None:

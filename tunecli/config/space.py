@@ -33,7 +33,8 @@ class DataSpec(_Strict):
     test: float = Field(0.2, ge=0, lt=1)
     seed: int = 42
     target_scale: float = Field(1.0, gt=0)
-    drop: list[str] = []
+    drop: list[str] = []   # columns to leave out (the command line's --drop adds to them)
+    keep: list[str] = []   # columns to keep even where they look like an identifier or free text
 
     @model_validator(mode="after")
     def _fractions(self) -> DataSpec:
@@ -171,18 +172,24 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Set dotted keys (``search.trials``) in a copy of ``raw``; ``None`` values are skipped."""
+    """Set dotted keys (``search.trials``) in a copy of ``raw``; ``None`` values are skipped.
+
+    A key ending in ``+`` (``data.drop+``) extends the list the file gives instead of replacing it.
+    """
     out = copy.deepcopy(raw)
     for dotted, value in overrides.items():
         if value is None:
             continue
         node = out
-        *parents, leaf = dotted.split(".")
+        *parents, leaf = dotted.removesuffix("+").split(".")
         for key in parents:
             if not isinstance(node.get(key), dict):
                 node[key] = {}
             node = node[key]
-        node[leaf] = value
+        if dotted.endswith("+") and isinstance(node.get(leaf), list):
+            node[leaf] = [*node[leaf], *(v for v in value if v not in node[leaf])]
+        else:
+            node[leaf] = value
     return out
 
 
