@@ -71,7 +71,8 @@ def study_report(report: StudyReport, top: int) -> None:
     for row in rows:
         if row.get("lr_used"):
             row["params"] = {**row["params"], "lr_used": row["lr_used"]}
-    table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True)
+    table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True,
+                         importance=report.importances or None)
     console.print(table)
     _importances(report)
     used = sorted({f for r in rows for f in r["flags"].split()})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.measure import Measurement
 from rich.table import Table
 
 from tunecli.config.catalogue import LR_RULES
-from tunecli.ui.console import fmt, state_style
+from tunecli.ui.console import console, fmt, state_style
 
 if TYPE_CHECKING:
     from tunecli.lrfinder.rules import LRFindResult
@@ -16,22 +17,43 @@ if TYPE_CHECKING:
 
 
 def _table(title: str | None) -> Table:
-    return Table(title=title, title_justify="left", header_style="header", box=box.SIMPLE_HEAD)
+    return Table(title=title, title_justify="left", header_style="header", box=box.SIMPLE_HEAD, pad_edge=False)
 
 
 def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None,
-                 flags: bool = False) -> Table:
-    """Top trials: rank, value, the varying parameters, epochs, seconds, state."""
+                 flags: bool = False, importance: dict[str, float] | None = None, width: int | None = None) -> Table:
+    """Top trials: rank, value, the varying parameters, epochs, seconds, state (and flags).
+
+    The table fits ``width`` (the terminal's): parameter columns are left out, the least important
+    first (by ``importance`` when given, else from the right), and the caption says which.
+    """
+    width = console.width if width is None else width
+    shown, hidden = list(columns), []
+    while True:
+        table = _trials_table(rows, shown, metric, title, flags)
+        if not shown or Measurement.get(console, console.options.update(width=100_000), table).maximum <= width:
+            break
+        drop = min(shown, key=lambda c: (importance or {}).get(c, 0.0)) if importance else shown[-1]
+        shown.remove(drop)
+        hidden.insert(0, drop)
+    if hidden:
+        table.caption = f"not shown (terminal too narrow): {', '.join(hidden)}; all of them: --format json"
+        table.caption_justify = "left"
+    return table
+
+
+def _trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None,
+                  flags: bool) -> Table:
     table = _table(title)
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right", style="muted")
     table.add_column(metric, justify="right", style="value", min_width=len(metric))
     for col in columns:
-        table.add_column(col, min_width=min(len(col), 14))
+        table.add_column(col, min_width=min(len(col), 14), no_wrap=True)
     for extra in ("epochs", "seconds", "state"):
-        table.add_column(extra, justify="right" if extra != "state" else "left")
+        table.add_column(extra, justify="right" if extra != "state" else "left", no_wrap=True)
     if flags:
-        table.add_column("flags", style="flag")
+        table.add_column("flags", style="flag", no_wrap=True, min_width=5)
     for rank, row in enumerate(rows, 1):
         value = "—" if row["value"] is None else f"{row['value']:.4f}"
         cells = [str(rank), str(row["number"]), value]
