@@ -64,7 +64,7 @@ CASES = [
 DATA_CASES = [
     ("ragged csv", "a,b\n1,2\n3,4,5,6\n" + "\n".join(f"{i},{i % 2}" for i in range(30)), "b", "cannot parse"),
     ("single class", "a,b\n" + "\n".join(f"{i},x" for i in range(30)), "b", "single class"),
-    ("all-NaN column", "a,e,b\n" + "\n".join(f"{i},,{i % 2}" for i in range(30)), "b", "no values at all"),
+    ("only an all-NaN feature", "e,b\n" + "\n".join(f",{i % 2}" for i in range(30)), "b", "no values at all"),
     ("too few rows", "a,b\n1,0\n2,1\n", "b", "only 2 rows"),
     ("missing target", "a,b\n" + "\n".join(f"{i},{i % 2}" for i in range(30)), "label", "not found; columns: a, b"),
     ("text target for regression", "a,b\n" + "\n".join(f"{i},t{i}" for i in range(30)), "b", "not numeric"),

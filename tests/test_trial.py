@@ -59,3 +59,17 @@ def test_regression_metrics(trainer) -> None:
     result = run_trial({"learning_rate": 0.01}, data, Training(max_epochs=1, trainer=trainer),
                        resolve_objective("auto", data.task))
     assert result.state == "COMPLETE" and "val_rmse" in result.history and result.value > 0
+
+
+def test_restore_best_weights_false_scores_the_last_epoch() -> None:
+    from tunecli.config.objective import Objective
+    from tunecli.trainers import Fitted
+    from tunecli.trial import _result
+
+    hist = {"loss": [1.0, 0.8, 0.7], "val_accuracy": [0.80, 0.90, 0.85]}
+    fitted = Fitted(hist, False, None, 0.1, 0.3, "jax")
+    objective = Objective("val_accuracy", "maximize")
+    best = _result(fitted, objective, 1.0)
+    last = _result(fitted, objective, 1.0, restore_best=False)
+    assert (best.value, best.best_epoch) == (0.90, 2)
+    assert (last.value, last.best_epoch) == (0.85, 3)

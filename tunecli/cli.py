@@ -71,10 +71,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             error(exc.render())
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
+            from tunecli import interrupt
             from tunecli.ui.console import error
 
-            error("interrupted")
-            raise typer.Exit(code=130) from None
+            error(f"interrupted ({interrupt.describe()})")
+            raise typer.Exit(code=interrupt.exit_code()) from None
         except typer.Exit:
             raise
         except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
@@ -107,6 +108,10 @@ def search(
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
     storage: StorageOpt = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study (optuna engine).")] = None,
+    rerank_top: Annotated[Optional[int], typer.Option(min=0, help="Run the best N configurations again "
+                                                      "(search.rerank.top; 0: off).")] = None,
+    rerank_seeds: Annotated[Optional[int], typer.Option(min=1, help="Runs per re-ranked configuration in all "
+                                                        "(search.rerank.seeds).")] = None,
     backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     trainer: Annotated[Optional[Trainer], typer.Option(help="auto (the fast JAX trainer where it covers the "
                                                    "configuration) | keras (always Keras' fit).")] = None,
@@ -124,6 +129,7 @@ def search(
         "search.algorithm": algorithm, "search.pruner": _value(pruner), "search.trials": trials,
         "search.timeout": timeout, "training.max_epochs": max_epochs, "search.seed": seed, "study": study,
         "training.backend": _value(backend), "search.workers": workers, "training.trainer": _value(trainer),
+        "search.rerank.top": rerank_top, "search.rerank.seeds": rerank_seeds,
     }
     space = load_space(space_file, overrides)
     from tunecli.search import run_search
@@ -137,7 +143,14 @@ def search(
     else:
         render.search_outcome(outcome)
     if outcome.interrupted:
-        raise typer.Exit(code=130)
+        from tunecli import interrupt
+
+        raise typer.Exit(code=interrupt.exit_code())  # 130 after Ctrl-C, 143 after SIGTERM
+    if outcome.best_error:
+        from tunecli.ui.console import error
+
+        error(outcome.best_error)
+        raise typer.Exit(code=1)
 
 
 @app.command("lr-find")
@@ -268,12 +281,19 @@ def main(
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: exits 130 after Ctrl-C, 143 after SIGTERM (``tunecli.interrupt``)."""
+    from tunecli import interrupt
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    interrupt.install()  # before anything slow: SIGTERM during start-up also exits 143
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(interrupt.exit_code())
+    except SystemExit as exc:
+        if interrupt.requested() and exc.code not in (0, None):  # Click turns KeyboardInterrupt into "Aborted!" (1)
+            sys.exit(interrupt.exit_code())
+        raise
 
 
 if __name__ == "__main__":

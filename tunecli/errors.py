@@ -1,6 +1,63 @@
-"""Domain exceptions. Library code raises these; only ``cli.py`` prints them."""
+"""Domain exceptions. Library code raises these; only ``cli.py`` prints them.
+
+Every value a message echoes back goes through ``show`` (or ``shorten``): a hostile file can hold a
+string of a megabyte or a list that expands to millions of items, and a message stays one short line.
+"""
 
 from __future__ import annotations
+
+import builtins
+import reprlib
+from typing import Any
+
+#: At most this many characters of a value echoed back in a message ("…" marks the cut).
+MAX_VALUE_CHARS = 40
+#: At most this many characters of a dotted field, and of a source path (its end is kept: the file name).
+MAX_FIELD_CHARS = 80
+MAX_SOURCE_CHARS = 120
+#: At most this many characters of a whole message (a safety net for messages built anywhere).
+MAX_MESSAGE_CHARS = 450
+
+
+def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text`` itself, or its first ``limit - 1`` characters followed by "…"."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+class _ShortRepr(reprlib.Repr):
+    """``repr`` that never builds the whole text of a huge or deeply nested value."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdeque = self.maxdict = 6
+        self.maxstring = self.maxlong = self.maxother = limit
+
+    def repr_str(self, x: str, level: int) -> str:
+        return builtins.repr(x) if len(x) <= self.maxstring else builtins.repr(x[: self.maxstring]) + "…"
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * self.maxlong:  # also avoids Python's limit on converting huge ints to text
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return builtins.repr(x)
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        if isinstance(x, (bytes, bytearray)):
+            return builtins.repr(x[: self.maxother])
+        try:
+            return builtins.repr(x)[: self.maxother + 1]
+        except Exception:  # noqa: BLE001 - a value whose repr fails is still named
+            return f"<{type(x).__name__}>"
+
+
+def show(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A value as a message echoes it: its ``repr``, at most ``limit`` characters (cut with "…")."""
+    return shorten(_ShortRepr(limit).repr(value), limit)
+
+
+def one_line(text: str) -> str:
+    """Join the lines of ``text`` with "; " (a message is one line)."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 class TuneCliError(Exception):
@@ -15,8 +72,13 @@ class TuneCliError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = ": ".join(part for part in (self.source, self.field) if part)
-        return f"{where}: {self.message}" if where else self.message
+        """``source: field: message`` on one line, each part capped (see ``MAX_*_CHARS``)."""
+        source = one_line(self.source or "")
+        if len(source) > MAX_SOURCE_CHARS:
+            source = "…" + source[-(MAX_SOURCE_CHARS - 1):]
+        where = ": ".join(part for part in (source, shorten(one_line(self.field or ""), MAX_FIELD_CHARS)) if part)
+        message = shorten(one_line(self.message), MAX_MESSAGE_CHARS)
+        return f"{where}: {message}" if where else message
 
 
 class SpaceError(TuneCliError):
@@ -35,4 +97,3 @@ class RunError(TuneCliError):
     """A run-time failure that is not the user's input (exit code 1)."""
 
     exit_code = 1
-

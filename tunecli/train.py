@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
 
 
+#: Monte Carlo passes when the model uses MC dropout and ``--mc-dropout`` does not say how many.
+MC_PASSES = 10
+
+
 @dataclass
 class TrainOutcome:
     metric: str
@@ -61,23 +65,32 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
     init_backend(space.training.backend)
     dataset = load_data(space.data, base_dir=Path(space.path).parent if space.path else None)
     if len(dataset.x_test) == 0:
-        raise SpaceError("data.test is 0: there is no test split to score on", source=space.path, field="data.test")
+        raise SpaceError("is 0: there is no test split to score on", source=space.path, field="data.test")
     objective = resolve_objective(space.objective, dataset.task, space.path)
     metric = objective.metric if objective.metric != "val_loss" else (
         "val_accuracy" if dataset.task == "classification" else "val_rmse")
+    if mc_dropout and not params.get("dropout"):
+        raise SpaceError("--mc-dropout needs a model with dropout (dropout > 0)", field="space.dropout")
+    path = _output_path(output) if output else None
     n_epochs = epochs or space.training.refit_epochs or space.training.max_epochs
     start = time.perf_counter()
     model = _fit(params, dataset, space, n_epochs, seed)
-    y_pred = model.predict(dataset.x_test, batch_size=2048, verbose=0)
-    outcome = TrainOutcome(metric.removeprefix("val_"), score(metric, dataset.y_test, y_pred),
-                           (space.origin or {}).get("value") if (space.origin or {}).get("objective") == metric else None,
-                           n_epochs, 0.0, None)
-    if mc_dropout:
-        outcome.mc_mean, outcome.mc_std = _mc_dropout(model, dataset, metric, mc_dropout, params)
-        outcome.mc_passes = mc_dropout
+    from tunecli.trainers.keras.model import uses_mc_dropout
+
+    passes = mc_dropout or (MC_PASSES if uses_mc_dropout(params) else 0)
+    origin = space.origin or {}
+    search_score = origin.get("value") if origin.get("objective") == metric else None
+    if passes:  # an MC dropout model is scored on its mean prediction, as it is meant to be used
+        mc_mean, mc_std = _mc_dropout(model, dataset, metric, passes)
+        test_score = mc_mean
+    else:
+        test_score = score(metric, dataset.y_test, model.predict(dataset.x_test, batch_size=2048, verbose=0))
+    outcome = TrainOutcome(metric.removeprefix("val_"), test_score, search_score, n_epochs, 0.0, None)
+    if passes:
+        outcome.mc_mean, outcome.mc_std, outcome.mc_passes = mc_mean, mc_std, passes
     outcome.seconds = time.perf_counter() - start
-    if output:
-        outcome.model_path = _save(model, output)
+    if path:
+        outcome.model_path = _save(model, path, params, dataset.task)
     return outcome
 
 
@@ -90,31 +103,50 @@ def _fit(params: dict[str, Any], dataset: Any, space: SearchSpace, n_epochs: int
     y = np.concatenate([dataset.y_train, dataset.y_val])
     batch = int(p["batch_size"])
     steps = max(1, math.ceil(len(x) / batch))
-    model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=n_epochs, steps_per_execution=steps, seed=seed)
-    history = model.fit(x, y, batch_size=batch, epochs=n_epochs, verbose=0, shuffle=True)
+    # the schedule runs on the search's epoch axis (max_epochs), whatever number of epochs the refit takes
+    model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=space.training.max_epochs,
+                           steps_per_execution=steps, seed=seed)
+    callbacks = []
+    if p["schedule"] == "performance" and space.training.refit_lr_drops:
+        from tunecli.trainers.keras.schedules import ReplayDrops
+
+        callbacks.append(ReplayDrops(space.training.refit_lr_drops, p["plateau_factor"]))
+    history = model.fit(x, y, batch_size=batch, epochs=n_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     if not all(math.isfinite(v) for v in history.history["loss"]):
         raise TuneCliError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
     return model
 
 
-def _mc_dropout(model: Any, dataset: Any, metric: str, passes: int, params: dict[str, Any]) -> tuple[float, float]:
-    if not params.get("dropout"):
-        raise SpaceError("--mc-dropout needs a model with dropout (dropout > 0)", field="space.dropout")
-    scores, probs = [], []
-    for _ in range(passes):
-        pred = np.asarray(model(dataset.x_test, training=True))
-        probs.append(pred)
-        scores.append(score(metric, dataset.y_test, pred))
-    return score(metric, dataset.y_test, np.mean(probs, axis=0)), float(np.std(scores))
+def _mc_dropout(model: Any, dataset: Any, metric: str, passes: int) -> tuple[float, float]:
+    """The score of the mean of ``passes`` MC predictions, and the spread of single passes' scores."""
+    from tunecli.trainers.keras.model import predict_mc
+
+    probs = predict_mc(model, dataset.x_test, passes)
+    scores = [score(metric, dataset.y_test, pred) for pred in probs]
+    return score(metric, dataset.y_test, probs.mean(axis=0)), float(np.std(scores))
 
 
-def _save(model: Any, output: str | Path) -> Path:
+def _output_path(output: str | Path) -> Path:
+    """Where the model goes (``.keras``), checked writable before any training."""
     path = Path(output)
     if path.suffix != ".keras":
         path = path.with_suffix(".keras")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        probe = path.with_name(f".{path.name}.tunecli-write-test")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise TuneCliError(f"cannot write the model here: {exc.strerror}", source=str(path), field="--output") from None
+    return path
+
+
+def _save(model: Any, path: Path, params: dict[str, Any], task: str) -> Path:
+    from tunecli.config.catalogue import with_defaults
+    from tunecli.trainers.keras.fit import portable
+
+    try:
+        portable(model, with_defaults(params), task).save(path)
     except OSError as exc:
         raise TuneCliError(f"cannot save the model: {exc.strerror}", source=str(path), field="--output") from None
     return path

@@ -52,7 +52,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
         x, y, validation: train on these instead of the dataset's train/validation splits.
 
     Returns:
-        A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination).
+        A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination, out of memory).
     """
     from tunecli import interrupt
     from tunecli.trainers import fast
@@ -75,11 +75,28 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
 
             fitted = keras_fit(p, dataset, training, objective, keep_model=keep_model, **kwargs)
     except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
-        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"{type(exc).__name__}: {message}")
-    result = _result(fitted, objective, time.perf_counter() - start)
+        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
+    except Exception as exc:  # TensorFlow's ResourceExhaustedError is no RuntimeError
+        if not _out_of_memory(exc):
+            raise
+        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
+    result = _result(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
     result.extras.update(extras, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer)
     return result
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A failed allocation: Python's or NumPy's MemoryError, XLA's RESOURCE_EXHAUSTED (a RuntimeError from
+    JAX), TensorFlow's ResourceExhaustedError."""
+    text = str(exc)
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+            or "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower())
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the trial failed, in one line: ``out of memory: ...`` for a failed allocation."""
+    message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return f"out of memory: {message}" if _out_of_memory(exc) else f"{type(exc).__name__}: {message}"
 
 
 def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None) -> tuple[float, dict[str, Any]]:
@@ -96,7 +113,9 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None) -> tuple[flo
                 "lr_finder_steps": found.steps, "lr_suggestions": found.suggestions, "lr_curve": curve["curve"]}
 
 
-def _result(fitted: Fitted, objective: Objective, seconds: float) -> TrialResult:
+def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:
+    """The trial's score: its best epoch's (the weights early stopping restores), or with
+    ``restore_best_weights: false`` its last epoch's (the weights training ended with)."""
     hist, first = fitted.history, fitted.first_epoch_seconds
     epochs = len(hist.get("loss", []))
     curve = [v for v in hist.get(objective.metric, []) if math.isfinite(v)]
@@ -106,6 +125,9 @@ def _result(fitted: Fitted, objective: Objective, seconds: float) -> TrialResult
         return TrialResult("FAIL", None, epochs, seconds, hist, reason=f"no {objective.metric} was reported",
                            first_epoch_seconds=first)
     best = max(curve) if objective.direction == "maximize" else min(curve)
+    at = curve.index(best) + 1
+    if not restore_best:
+        best, at = curve[-1], len(curve)
     state = "PRUNED" if fitted.pruned else "COMPLETE"
-    return TrialResult(state, best, epochs, seconds, hist, best_epoch=curve.index(best) + 1,
+    return TrialResult(state, best, epochs, seconds, hist, best_epoch=at,
                        first_epoch_seconds=first, model=fitted.model)

@@ -92,3 +92,84 @@ def test_yaml_syntax_error_names_the_line(write_space) -> None:
     path = write_space("study: x\nspace:\n  n_hidden: {int: [1, 2]\n")
     with pytest.raises(SpaceError, match=r"line \d+"):
         load_space(path)
+
+
+def test_anchors_and_aliases_of_a_normal_file_still_load(write_space) -> None:
+    path = write_space("study: x\norigin: {acts: &acts [relu, elu]}\n"
+                       "space:\n  activation: {choice: *acts}\n  initializer: {choice: [auto, he]}\n")
+    space = load_space(path)
+    assert space.space["activation"].choices == ["relu", "elu"]
+    assert space.origin == {"acts": ["relu", "elu"]}
+
+
+def test_an_alias_bomb_is_refused_at_once(write_space) -> None:
+    import time
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = write_space("\n".join(lines) + "\nstudy: *a8\n")
+    start = time.perf_counter()
+    with pytest.raises(SpaceError, match="aliases") as info:
+        load_space(path)
+    assert time.perf_counter() - start < 1.0
+    assert len(info.value.render()) < 300
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("study: x\nspace: &s {n_hidden: *s}\n", "recursive"),
+    ("study: " + "[" * 40 + "]" * 40 + "\n", "nested more than"),
+    ("study: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than"),
+    ("study: " + "9" * 5000 + "\n", "cannot read this value"),
+    ("study: 2024-02-30\n", "cannot read this value"),
+])
+def test_hostile_yaml_is_refused_with_a_short_message(write_space, text: str, fragment: str) -> None:
+    with pytest.raises(SpaceError, match=fragment) as info:
+        load_space(write_space(text))
+    assert len(info.value.render()) < 300 and "\n" not in info.value.render()
+
+
+@pytest.mark.parametrize("raw,field", [
+    ({"study": "s" * 1_000_000}, "study"),
+    ({"search": {"algorithm": "a" * 1_000_000}}, "search.algorithm"),
+    ({"search": {"timeout": "9" * 1_000_000 + "x"}}, "search.timeout"),
+    ({"data": {"drop": list(range(10_000))}}, "data.drop.0"),
+    ({"space": {"activation": "r" * 1_000_000}}, "space.activation"),
+    ({"space": {"p" * 1_000_000: 1}}, "space.ppp"),
+    ({"space": {"n_hidden": {"int": [1, "x" * 1_000_000]}}}, "space.n_hidden.high"),
+    ({"space": {"momentum": {"float": [0.8, 0.9], "when": {"optimizer": [["x" * 1_000_000]]}}}}, "space.momentum.when"),
+])
+def test_echoed_values_are_capped(raw: dict, field: str) -> None:
+    with pytest.raises(SpaceError) as info:
+        validate_space(raw, source="bad.yaml")
+    text = info.value.render()
+    assert field in text and len(text) < 500 and "\n" not in text, text
+    assert "…" in text or "more" in text
+
+
+@pytest.mark.parametrize("raw,field", [
+    ({"search": {"seed": 2**40}}, "search.seed"),
+    ({"data": {"seed": -1}}, "data.seed"),
+    ({"data": {"validation": float("nan")}}, "data.validation"),
+    ({"search": {"timeout": float("inf")}}, "search.timeout"),
+    ({"space": {"momentum": "high"}}, "space.momentum"),
+    ({"space": {"mc_dropout": 2}}, "space.mc_dropout"),
+    ({"space": {"clipnorm": [1]}}, "space.clipnorm"),
+    ({"space": {"learning_rate": {"float": [1e-4, float("inf")]}}}, "space.learning_rate"),
+    ({"space": {"learning_rate": {"lr_finder": {"min_lr": 1, "max_lr": 0.1}}}}, "min_lr < max_lr"),
+    ({"space": {"learning_rate": {"lr_finder": {"multiplier": {"float": [3, 0.3]}}}}}, "space.learning_rate.multiplier"),
+    ({"space": {"n_hidden": {"int": [1, 4], "stepp": 2}}}, "allowed here: int, log, step, when"),
+])
+def test_out_of_range_numbers_and_types_name_the_field(raw: dict, field: str) -> None:
+    with pytest.raises(SpaceError) as info:
+        validate_space(raw, source="bad.yaml")
+    assert field in info.value.render()
+
+
+def test_show_caps_every_kind_of_value() -> None:
+    from tunecli.errors import MAX_VALUE_CHARS, show
+
+    nested: list = []
+    nested.append(nested)
+    for value in ("x" * 10**6, 10**5000, [[["a" * 100] * 100] * 100] * 100, {"k" * 100: 1}, b"\0" * 10**6, nested):
+        assert len(show(value)) <= MAX_VALUE_CHARS
+    assert show("relu") == "'relu'" and show(0.5) == "0.5"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+from types import SimpleNamespace
 
 import keras_tuner as kt
 import optuna
@@ -11,7 +13,7 @@ import pytest
 
 from tests.test_cli_e2e import ROOT, TUNECLI, _study
 from tunecli.config.space import validate_space
-from tunecli.search.engines._keras_tuner import declare
+from tunecli.search.engines._keras_tuner import PROJECT_ATTR, RUNS_DIR, declare, project_folder
 
 SPACE = {"space": {"optimizer": {"choice": ["adam", "momentum"]},
                    "momentum": {"float": [0.8, 0.99], "when": {"optimizer": ["momentum"]}},
@@ -43,7 +45,8 @@ def test_each_algorithm_end_to_end(tmp_path, algorithm: str) -> None:
     assert done and all(t.user_attrs["epochs"] <= 2 for t in done)
     for t in done:
         assert ("momentum" in t.params) == (t.params["optimizer"] == "momentum")
-    assert (tmp_path / "tunecli-runs" / "digits-quickstart" / "keras-tuner").is_dir()
+    project = study.user_attrs[PROJECT_ATTR]
+    assert project.startswith("digits-quickstart-") and (tmp_path / RUNS_DIR / project / "keras-tuner").is_dir()
     rep = subprocess.run([TUNECLI, "report", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
     assert len(json.loads(rep.stdout)["trials"]) == len(study.trials)
 
@@ -79,3 +82,51 @@ def test_interrupted_keras_tuner_search_resumes_and_keeps_finished_trials(tmp_pa
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert set(kept) <= {t.number for t in complete}
     assert len(complete) == len(kept) + 1
+
+
+def _ctx(study_name: str, study: optuna.Study) -> SimpleNamespace:
+    return SimpleNamespace(study=study, space=SimpleNamespace(study=study_name))
+
+
+def test_the_project_folder_belongs_to_the_study_in_its_store(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, second = optuna.create_study(), optuna.create_study()  # the same study name in two stores
+    folder = project_folder(_ctx("kt", first))
+    assert folder.parent == Path(RUNS_DIR) and folder.name.startswith("kt-")
+    assert project_folder(_ctx("kt", first)) == folder  # kept in the study: the next run resumes it
+    assert first.user_attrs[PROJECT_ATTR] == folder.name
+    assert project_folder(_ctx("kt", second)) != folder
+
+
+def test_a_study_made_before_keeps_its_old_project_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / RUNS_DIR / "kt" / "keras-tuner" / "trial_3").mkdir(parents=True)
+    old = optuna.create_study()
+    old.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"kt_trial_id": "3"}))
+    assert project_folder(_ctx("kt", old)).name == "kt"
+    other = optuna.create_study()  # another store's study of that name: the old folder holds none of its trials
+    other.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"kt_trial_id": "7"}))
+    assert project_folder(_ctx("kt", other)).name.startswith("kt-")
+
+
+@pytest.mark.slow
+def test_the_same_study_name_in_two_stores_runs_in_both_and_an_empty_search_fails(tmp_path) -> None:
+    from tunecli.studies.storage import open_storage
+
+    cmd = [TUNECLI, "search", str(ROOT / "search_spaces" / "quickstart.yaml"), "--engine", "keras-tuner",
+           "--algorithm", "random", "--study", "kt", "--trials", "1", "--max-epochs", "1", "--json"]
+    for db in ("a.db", "b.db"):
+        proc = subprocess.run([*cmd, "--storage", f"sqlite:///{db}"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["trials_run"] == 1
+    folders = set()
+    for db in ("a.db", "b.db"):
+        study = optuna.load_study(study_name="kt", storage=open_storage(f"sqlite:///{tmp_path / db}"))
+        assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
+        folders.add(study.user_attrs[PROJECT_ATTR])
+    assert len(folders) == 2
+    empty = subprocess.run([*cmd, "--storage", "sqlite:///c.db", "--timeout", "0.01s"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert empty.returncode == 1 and not empty.stdout
+    assert "no trial ran" in empty.stderr and "timeout" in empty.stderr and "Traceback" not in empty.stderr

@@ -18,25 +18,45 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tunecli.config import catalogue
+from tunecli.errors import show
 
 KINDS = ("int", "float", "choice", "value", "lr_finder")
 
 Scalar = Union[bool, int, float, str, None]
 
+#: The keys each kind of parameter takes in the YAML (for "unknown key; allowed here: ...").
+PARAM_KEYS: dict[str, tuple[str, ...]] = {
+    "IntParam": ("int", "log", "step", "when"),
+    "FloatParam": ("float", "log", "step", "when"),
+    "ChoiceParam": ("choice", "when"),
+    "FixedParam": ("value", "when"),
+    "LrFinderParam": ("rule", "steps", "min_lr", "max_lr", "multiplier", "when"),
+}
+
 
 class _Param(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     when: dict[str, list[Scalar]] | None = None
 
     @field_validator("when", mode="before")
     @classmethod
     def _listify_when(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
-        return value
+        if not isinstance(value, dict):
+            if value is None:
+                return value
+            raise ValueError(f"`when` maps parameter names to their values, e.g. {{optimizer: [momentum]}}; got {show(value)}")
+        out = {}
+        for key, values in value.items():
+            values = values if isinstance(values, list) else [values]
+            for item in values:
+                if not isinstance(item, (bool, int, float, str)) and item is not None:
+                    raise ValueError(f"`when` values are plain values (text, numbers, true/false), got {show(item)} "
+                                     f"for {show(key)}")
+            out[key] = values
+        return out
 
     @property
     def fixed(self) -> bool:
@@ -116,13 +136,25 @@ class LrFinderParam(_Param):
     @classmethod
     def _rule(cls, value: str) -> str:
         if value not in catalogue.LR_RULES:
-            raise ValueError(f"unknown rule {value!r}; allowed: {', '.join(catalogue.LR_RULES)}")
+            raise ValueError(f"unknown rule {show(value)}{did_you_mean(value, catalogue.LR_RULES)}; "
+                             f"allowed: {', '.join(catalogue.LR_RULES)}")
         return value
 
     @field_validator("multiplier", mode="before")
     @classmethod
     def _multiplier(cls, value: Any) -> Any:
-        return parse_param(value)
+        try:
+            return parse_param(value)
+        except ValidationError as exc:  # one line, not pydantic's multi-line report
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(part)[:40] for part in err["loc"])
+            raise ValueError(f"multiplier{'.' + where if where else ''}: {err['msg'].removeprefix('Value error, ')}") from None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LrFinderParam:
+        if self.min_lr >= self.max_lr:
+            raise ValueError(f"`min_lr < max_lr` must hold, but got min_lr={self.min_lr:g}, max_lr={self.max_lr:g}")
+        return self
 
     @property
     def fixed(self) -> bool:
@@ -148,29 +180,31 @@ def parse_param(raw: Any) -> ParamSpec:
         return FixedParam(value=raw)
     kinds = [k for k in KINDS if k in raw]
     if len(kinds) != 1:
-        found = ", ".join(map(str, raw)) or "nothing"
+        found = show(", ".join(map(str, raw)), 80) if raw else "nothing"
         raise ValueError(f"expected exactly one of {', '.join(KINDS)} (a bare value is fixed); found: {found}")
     kind = kinds[0]
     rest = {k: v for k, v in raw.items() if k != kind}
     body = raw[kind]
     if kind in ("int", "float"):
         if not (isinstance(body, list) and len(body) == 2):
-            raise ValueError(f"`{kind}` takes a list [low, high], got {body!r}")
+            raise ValueError(f"`{kind}` takes a list [low, high], got {show(body)}")
         cls = IntParam if kind == "int" else FloatParam
         return cls(low=body[0], high=body[1], **rest)
     if kind == "choice":
         if not isinstance(body, list):
-            raise ValueError(f"`choice` takes a list of values, got {body!r}")
+            raise ValueError(f"`choice` takes a list of values, got {show(body)}")
         return ChoiceParam(choices=body, **rest)
     if kind == "value":
         return FixedParam(value=body, **rest)
+    if body is not None and not isinstance(body, dict):
+        raise ValueError(f"`lr_finder` takes a mapping such as {{rule: valley}}, got {show(body)}")
     return LrFinderParam(**(body or {}), **rest)
 
 
 def check_param_values(name: str, spec: ParamSpec) -> None:
     """Check the values a parameter can take against the catalogue (names, bounds)."""
     if name not in catalogue.DEFAULTS:
-        raise ValueError(f"unknown parameter {name!r}{did_you_mean(name, catalogue.DEFAULTS)}; "
+        raise ValueError(f"unknown parameter {show(name, 24)}{did_you_mean(name, catalogue.DEFAULTS)}; "
                          f"allowed: {', '.join(sorted(catalogue.DEFAULTS))}")
     if isinstance(spec, LrFinderParam):
         if name != "learning_rate":
@@ -185,6 +219,8 @@ def did_you_mean(word: Any, options: Any) -> str:
     """`` (did you mean 'x'?)`` for a close spelling, else an empty string."""
     import difflib
 
+    if len(str(word)) > 100:  # nothing that long is a misspelling of a name (and difflib would be slow)
+        return ""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -195,19 +231,41 @@ def _check_value(name: str, value: Any) -> None:
         if name == "batch_norm" and isinstance(value, bool):
             return
         if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
+            raise ValueError(f"unknown {name} {show(value)}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
     elif name in catalogue.POSITIVE_INTS:
         items = value if (name == "n_neurons" and isinstance(value, list)) else [value]
         bound = catalogue.POSITIVE_INTS[name]
         for item in items:
             if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= bound:
-                raise ValueError(f"{name} must be a whole number from 1 to {bound}, got {item!r}")
+                raise ValueError(f"{name} must be a whole number from 1 to {bound}, got {show(item)}")
     elif name in catalogue.FRACTIONS:
         if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+            raise ValueError(f"{name} must be a number in [0, 1), got {show(value)}")
     elif name == "learning_rate":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
-            raise ValueError(f"learning_rate must be a number in (0, 100], got {value!r}")
+            raise ValueError(f"learning_rate must be a number in (0, 100], got {show(value)}")
+    else:
+        _check_type(name, value, catalogue.DEFAULTS[name])
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """A parameter without a list of names or bounds still takes the kind of value its default is."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, list):
+        ok, kind = isinstance(value, list) and all(_is_number(v) for v in value), "a list of numbers"
+    elif default is None:
+        ok, kind = value is None or _is_number(value), "a number or null"
+    else:
+        ok, kind = _is_number(value), "a number"
+    if not ok:
+        raise ValueError(f"{name} must be {kind}, got {show(value)}")
 
 
 # ------------------------------------------------------------------ walking a space (both engines, lr-find)

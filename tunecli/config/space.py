@@ -13,16 +13,23 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from tunecli.config.params import FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
-from tunecli.errors import SpaceError
+from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
+from tunecli.errors import SpaceError, one_line, shorten, show
 
 OPTUNA_ALGORITHMS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 KERAS_TUNER_ALGORITHMS = ("random", "bayesian", "hyperband", "grid")
 MAX_BYTES = 1_000_000
+#: Values (scalars, lists, mappings) a file may expand to once aliases are followed: a base plus so many per byte.
+MAX_NODES_BASE = 10_000
+MAX_NODES_PER_BYTE = 4
+#: Nesting levels of lists and mappings (a search-space file needs about 7).
+MAX_DEPTH = 32
+MAX_ERRORS = 3
+MAX_SEED = 2**32 - 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DataSpec(_Strict):
@@ -31,7 +38,7 @@ class DataSpec(_Strict):
     task: Literal["auto", "classification", "regression"] = "auto"
     validation: float = Field(0.2, gt=0, lt=1)
     test: float = Field(0.2, ge=0, lt=1)
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=MAX_SEED)
     target_scale: float = Field(1.0, gt=0)
     drop: list[str] = []   # columns to leave out (the command line's --drop adds to them)
     keep: list[str] = []   # columns to keep even where they look like an identifier or free text
@@ -43,14 +50,22 @@ class DataSpec(_Strict):
         return self
 
 
+class Rerank(_Strict):
+    """Re-rank the top of the table: the best ``top`` configurations run ``seeds`` times in all."""
+
+    top: int = Field(5, ge=0, le=1000)     # 0: off
+    seeds: int = Field(3, ge=1, le=100)    # runs per configuration, the search's own run included
+
+
 class SearchSettings(_Strict):
     engine: Literal["optuna", "keras-tuner"] = "optuna"
     algorithm: str = "tpe"
     pruner: Literal["median", "hyperband", "successive-halving", "none"] = "median"
     trials: int = Field(20, ge=1, le=100_000)
     timeout: float | None = Field(None, gt=0)
-    seed: int | None = 42
+    seed: int | None = Field(42, ge=0, le=MAX_SEED)
     workers: int = Field(1, ge=1, le=64)
+    rerank: Rerank = Rerank()
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -63,7 +78,7 @@ class SearchSettings(_Strict):
         engine = info.data.get("engine", "optuna")
         allowed = OPTUNA_ALGORITHMS if engine == "optuna" else KERAS_TUNER_ALGORITHMS
         if value not in allowed:
-            raise ValueError(f"unknown algorithm {value!r} for engine {engine}; allowed: {', '.join(allowed)}")
+            raise ValueError(f"unknown algorithm {show(value)} for engine {engine}; allowed: {', '.join(allowed)}")
         return value
 
     @model_validator(mode="after")
@@ -88,6 +103,8 @@ class Training(_Strict):
     steps_per_execution: int | Literal["epoch"] = "epoch"
     refit_epochs: int | None = Field(None, ge=1, le=100_000)  # tunecli train: epochs on train + validation
     recycle_after: int = Field(25, ge=0, le=100_000)  # fresh worker process every N trials (0: never)
+    mc_passes: int = Field(10, ge=1, le=1000)  # MC dropout: a score is the mean prediction of this many passes
+    refit_lr_drops: list[int] = []  # tunecli train: epochs after which reduce-on-plateau cut the LR in the search
 
 
 class SearchSpace(_Strict):
@@ -107,7 +124,7 @@ class SearchSpace(_Strict):
     @classmethod
     def _study(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", value):
-            raise ValueError(f"study names use letters, digits, '-', '_' and '.', got {value!r}")
+            raise ValueError(f"study names use letters, digits, '-', '_' and '.', got {show(value)}")
         return value
 
     def fixed_values(self) -> dict[str, Any]:
@@ -135,12 +152,16 @@ def parse_duration(text: str) -> float:
     """``"90"``, ``"90s"``, ``"10m"``, ``"1.5h"`` -> seconds."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if not match:
-        raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {text!r}")
+        raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {show(text)}")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping safely (never executes tags); errors name the file and line."""
+    """Read a YAML mapping safely (never executes tags); errors name the file and line.
+
+    Refused at once: files over ``MAX_BYTES``, binary and non-UTF-8 files, nesting deeper than
+    ``MAX_DEPTH`` and aliases (``*name``) that expand the file out of proportion to its size.
+    """
     path = Path(path)
     if not path.is_file():
         raise SpaceError("file not found" if not path.exists() else "not a file", source=str(path))
@@ -153,22 +174,106 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if b"\x00" in data:
         raise SpaceError("this is a binary file, not YAML", source=str(path))
     try:
-        loaded = yaml.safe_load(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SpaceError("not UTF-8 text", source=str(path)) from None
-    except yaml.MarkedYAMLError as exc:
-        line = f"line {exc.problem_mark.line + 1}" if exc.problem_mark else "YAML"
-        detail = exc.problem or "syntax error"
-        if "constructor" in type(exc).__name__.lower() or "tag" in detail:
-            detail = f"{detail} (Python tags are never loaded; use plain YAML values)"
-        raise SpaceError(f"invalid YAML: {detail}", source=str(path), field=line) from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise SpaceError(f"invalid YAML: {type(exc).__name__}", source=str(path)) from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpaceError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=str(path)) from None
+    loaded = _parse_yaml(text, str(path), max_nodes=MAX_NODES_BASE + MAX_NODES_PER_BYTE * len(data))
     if loaded is None:
         raise SpaceError("the file is empty; see search_spaces/quickstart.yaml for an example", source=str(path))
     if not isinstance(loaded, dict):
         raise SpaceError(f"the top level must be a mapping of settings, got {type(loaded).__name__}", source=str(path))
     return loaded
+
+
+def _parse_yaml(text: str, source: str, *, max_nodes: int) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node, source, max_nodes=max_nodes)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise SpaceError(f"invalid YAML: {_yaml_problem(exc)}", source=source, field=_yaml_line(exc)) from None
+    except yaml.reader.ReaderError as exc:
+        character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise SpaceError(f"invalid YAML: unacceptable character #x{character:04x} at character {exc.position + 1} "
+                         f"({exc.reason})", source=source) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        detail = getattr(exc, "reason", None) or (str(exc) if isinstance(exc, ValueError) else type(exc).__name__)
+        raise SpaceError(f"invalid YAML: {shorten(one_line(detail), 120)}", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_line(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    return f"line {mark.line + 1}" if mark else "YAML"
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    detail = shorten(one_line(exc.problem or exc.context or "syntax error"), 120)
+    if "nesting depth" in detail:  # libyaml's own limit
+        detail = f"nested more than {MAX_DEPTH} levels deep; a search-space file needs fewer than 10"
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in detail:
+        detail = f"{detail} (Python tags are never loaded; use plain YAML values)"
+    return detail
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's where installed) whose value errors name the line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # int("9" * 5000), a 13th month, ...
+            reason = str(exc).split(": value has")[0]  # Python's long text on int("9" * 5000) ends with advice
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {reason}", node.start_mark) from None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_shape(root: yaml.Node, source: str, *, max_nodes: int) -> None:
+    """Refuse, before anything is built, alias bombs, recursive aliases and deep nesting.
+
+    Each distinct node is visited once (aliases share nodes), so this costs the size of the file, not
+    the size of what the aliases expand to.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            _check_limits(node, size[key], depth[key], source, max_nodes)
+        elif key in entered and key not in size:
+            raise SpaceError("an alias refers to a collection that contains it (a recursive value)", source=source,
+                             field=f"line {node.start_mark.line + 1}")
+        elif key not in size:
+            entered.add(key)
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in _children(node) if id(kid) not in size)
+
+
+def _check_limits(node: yaml.Node, size: int, depth: int, source: str, max_nodes: int) -> None:
+    where = f"line {node.start_mark.line + 1}"
+    if size > max_nodes:
+        raise SpaceError(f"aliases (*name) expand this file to over {max_nodes:,} values, out of proportion to its "
+                         "size; write the values out or use fewer aliases", source=source, field=where)
+    if depth > MAX_DEPTH:
+        raise SpaceError(f"nested more than {MAX_DEPTH} levels deep; a search-space file needs fewer than 10",
+                         source=source, field=where)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -234,14 +339,14 @@ def _parse_space(raw: Any, source: str | None) -> dict[str, ParamSpec]:
                          source=source, field="space")
     specs: dict[str, ParamSpec] = {}
     for name, value in raw.items():
-        field = f"space.{name}"
+        field = f"space.{shorten(str(name), 30)}"
         try:
             spec = parse_param(value)
             check_param_values(str(name), spec)
         except ValidationError as exc:
             raise SpaceError(_format_errors(exc, prefix=field), source=source) from None
         except (ValueError, TypeError) as exc:
-            raise SpaceError(str(exc), source=source, field=field) from None
+            raise SpaceError(one_line(str(exc)), source=source, field=field) from None
         specs[str(name)] = spec
     _check_conditions(specs, source)
     return specs
@@ -252,13 +357,14 @@ def _check_conditions(specs: dict[str, ParamSpec], source: str | None) -> None:
         for parent, values in (spec.when or {}).items():
             field = f"space.{name}.when.{parent}"
             if parent not in specs:
-                raise SpaceError(f"names unknown parameter {parent!r}; parameters in this space: "
-                                 f"{', '.join(specs)}", source=source, field=field)
+                raise SpaceError(f"names unknown parameter {show(parent)}; parameters in this space: "
+                                 f"{shorten(', '.join(specs), 200)}", source=source, field=field)
             if parent == name:
                 raise SpaceError("a parameter cannot depend on itself", source=source, field=field)
             possible = _possible_values(specs[parent])
             if possible is not None and not any(v in possible for v in values):
-                raise SpaceError(f"{parent} never takes any of {values}; it takes {possible}", source=source, field=field)
+                raise SpaceError(f"{parent} never takes any of {show(values)}; it takes {show(possible, 120)}",
+                                 source=source, field=field)
     ordered = SearchSpace(space=specs).order()
     if len(ordered) != len(specs):
         cycle = sorted(set(specs) - set(ordered))
@@ -273,27 +379,37 @@ def _possible_values(spec: ParamSpec) -> list[Any] | None:
 
 
 def _format_errors(exc: ValidationError, prefix: str = "") -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"] if part not in ("function-after", "function-before"))
-        loc = ".".join(p for p in (prefix, loc) if p)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            parent, _, key = loc.rpartition(".")
-            allowed = _allowed_keys(parent)
-            msg = f"unknown key{did_you_mean(key, allowed)}; allowed here: {', '.join(allowed)}"
-        elif err["type"] == "literal_error":
-            msg = f"{msg}, got {err.get('input')!r}"
-        elif "input" in err and not isinstance(err["input"], dict) and repr(err["input"]) not in msg:
-            msg = f"{msg} (got {err['input']!r})"
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    return "\n".join(lines)
+    """Pydantic's errors as one line: the first few, each ``dotted.field: what is wrong (got value)``."""
+    errors = exc.errors(include_url=False)
+    parts = [_format_error(err, prefix, exc.title) for err in errors[:MAX_ERRORS]]
+    if len(errors) > MAX_ERRORS:
+        parts.append(f"and {len(errors) - MAX_ERRORS} more")
+    return "; ".join(parts)
 
 
-def _allowed_keys(parent: str) -> list[str]:
+def _format_error(err: Any, prefix: str, title: str) -> str:
+    loc = ".".join(shorten(str(part)) for part in err["loc"] if part not in ("function-after", "function-before"))
+    loc = ".".join(p for p in (prefix, loc) if p)
+    msg = one_line(err["msg"].removeprefix("Value error, "))
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        parent, _, key = loc.rpartition(".")
+        allowed = _allowed_keys(parent.removeprefix(prefix).strip("."), title)
+        msg = f"unknown key{did_you_mean(key, allowed)}; allowed here: {', '.join(allowed)}"
+    elif err["type"] == "literal_error":
+        msg = f"{msg}, got {show(value)}"
+    elif "input" in err and not isinstance(value, dict) and show(value) not in msg:
+        msg = f"{msg} (got {show(value)})"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def _allowed_keys(parent: str, title: str) -> list[str]:
+    """The keys allowed in the mapping at ``parent`` of the model named ``title``."""
+    if title in PARAM_KEYS:
+        return list(PARAM_KEYS[title]) if not parent else []
     models: dict[str, type[BaseModel]] = {
         "": SearchSpace, "data": DataSpec, "search": SearchSettings, "training": Training,
-        "training.early_stopping": EarlyStopping,
+        "training.early_stopping": EarlyStopping, "search.rerank": Rerank,
     }
     model = models.get(parent)
     if model is None:

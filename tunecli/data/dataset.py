@@ -1,10 +1,28 @@
-"""The ``Dataset``: preprocessed train / validation / test splits (float32 features)."""
+"""The ``Dataset``: preprocessed train / validation / test splits (float32 features), and ``RawData`` before it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SHOWN_LEFT_OUT = 8  # describe() names this many left-out columns, then counts the rest
+
+
+@dataclass
+class RawData:
+    """What a source holds before preprocessing: a table (``frame``) or an array (``x``), and the target."""
+
+    y: np.ndarray
+    features: list[str]
+    frame: pd.DataFrame | None = None
+    x: np.ndarray | None = None
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out (data.drop, ...)
+    task_hint: str | None = None
 
 
 @dataclass
@@ -22,6 +40,7 @@ class Dataset:
     n_classes: int = 0
     feature_names: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out
 
     @property
     def n_features(self) -> int:
@@ -29,5 +48,13 @@ class Dataset:
 
     def describe(self) -> str:
         kind = f"{self.n_classes} classes" if self.task == "classification" else "regression"
-        return (f"{self.name}: {self.n_features} features, {kind}; "
+        text = (f"{self.name}: {self.n_features} features, {kind}; "
                 f"{len(self.x_train)} train / {len(self.x_val)} validation / {len(self.x_test)} test rows")
+        return f"{text}; left out: {describe_left_out(self.dropped)}" if self.dropped else text
+
+
+def describe_left_out(dropped: dict[str, str]) -> str:
+    """``"PassengerId (identifier), Name (free text, 891 distinct values)"``, the long tail counted."""
+    shown = [f"{name} ({why})" for name, why in list(dropped.items())[:SHOWN_LEFT_OUT]]
+    rest = len(dropped) - len(shown)
+    return ", ".join(shown) + (f" and {rest} more" if rest else "")

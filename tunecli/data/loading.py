@@ -4,16 +4,21 @@ Sources: scikit-learn's built-in sets (digits, iris, wine, breast_cancer, diabet
 Keras' downloadable sets (mnist, fashion_mnist, california_housing; need the network
 once), and files: ``.csv``, ``.parquet``, ``.npz`` (arrays ``x``/``X`` and ``y``), or a
 folder holding ``x_train.npz`` / ``y_train.npz`` (and optionally ``x_test``/``y_test``).
+
+``data.drop`` leaves columns out here; ``data.keep`` is checked here (every name must exist) and
+used by the preprocessing, which leaves out identifiers, free text and empty columns on its own.
+Every problem with a file is one ``DataError`` naming the file and the field.
 """
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tunecli.data.dataset import Dataset
+from tunecli.data.dataset import Dataset, RawData
 from tunecli.data.preprocessing import prepare
 from tunecli.errors import DataError
 
@@ -39,30 +44,39 @@ def load_data(spec: DataSpec, *, base_dir: str | Path | None = None) -> Dataset:
     Raises:
         DataError: naming the source and what is wrong.
     """
-    key = f"{spec.model_dump_json()}|{base_dir}"
+    key = f"{spec.model_dump_json()}|{_file_identity(spec.source, base_dir)}"
     if key not in _CACHE:
         _CACHE[key] = _load(spec, base_dir)
     return _CACHE[key]
 
 
+def _file_identity(source: str, base_dir: str | Path | None) -> str:
+    """The file a source names as it is now (resolved path, size, modification time): a file of the
+    same name elsewhere, or the same file changed, is read again."""
+    if source in BUILTIN + DOWNLOADABLE:
+        return source
+    try:
+        path = _resolve(source, base_dir).resolve()
+        stat = path.stat()
+    except (DataError, OSError):
+        return f"{source}|{base_dir}"  # _load gives the error
+    return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
 def _load(spec: DataSpec, base_dir: str | Path | None) -> Dataset:
     source = spec.source
     if source in BUILTIN:
-        x, y, features, task_hint = _sklearn(source)
-        frame = None
+        raw = _select_array_columns(_sklearn(source), spec, source)
     elif source in DOWNLOADABLE:
-        x, y, features, task_hint = _keras_download(source)
-        frame = None
+        raw = _select_array_columns(_keras_download(source), spec, source)
     else:
         path = _resolve(source, base_dir)
-        frame, x, y, features = _read_file(path, spec)
-        task_hint = None
-    task = _infer_task(spec.task, y, task_hint, source)
-    if spec.target_scale != 1.0:
-        if task != "regression":
-            raise DataError("target_scale only applies to regression", source=source, field="data.target_scale")
+        raw = _read_file(path, spec)
+    task = _infer_task(spec.task, raw.y, raw.task_hint, source)
+    if spec.target_scale != 1.0 and task != "regression":
+        raise DataError("target_scale only applies to regression", source=source, field="data.target_scale")
     name = Path(source).name if source not in BUILTIN + DOWNLOADABLE else source
-    return prepare(spec, source, x, y, frame, features, task, name)
+    return prepare(spec, source, raw, task, name)
 
 
 def _resolve(source: str, base_dir: str | Path | None) -> Path:
@@ -75,15 +89,15 @@ def _resolve(source: str, base_dir: str | Path | None) -> Path:
     raise DataError(f"no such file, and not a built-in data set ({known})", source=source, field="data.source")
 
 
-def _sklearn(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+def _sklearn(name: str) -> RawData:
     from sklearn import datasets
 
     bunch = getattr(datasets, f"load_{name}")()
     task = "regression" if name == "diabetes" else "classification"
-    return bunch.data, bunch.target, list(map(str, bunch.feature_names)), task
+    return RawData(y=bunch.target, features=list(map(str, bunch.feature_names)), x=bunch.data, task_hint=task)
 
 
-def _keras_download(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+def _keras_download(name: str) -> RawData:
     from tunecli.runtime import import_keras
 
     keras = import_keras()  # quietly, with the chosen backend
@@ -97,48 +111,74 @@ def _keras_download(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     x = np.concatenate([x_tr, x_te]).reshape(len(x_tr) + len(x_te), -1)
     y = np.concatenate([y_tr, y_te])
     task = "regression" if name == "california_housing" else "classification"
-    return x, y, [f"x{i}" for i in range(x.shape[1])], task
+    return RawData(y=y, features=[f"x{i}" for i in range(x.shape[1])], x=x, task_hint=task)
 
 
-def _read_file(path: Path, spec: DataSpec) -> tuple[pd.DataFrame | None, np.ndarray | None, np.ndarray, list[str]]:
-    suffix = path.suffix.lower()
+def _read_file(path: Path, spec: DataSpec) -> RawData:
     if path.is_dir():
-        x, y = _read_npz_folder(path)
-        return None, x, y, [f"x{i}" for i in range(x.shape[1])]
+        return _select_array_columns(_read_npz_folder(path), spec, str(path))
+    suffix = path.suffix.lower()
     if suffix == ".npz":
-        x, y = _read_npz(path)
-        return None, x, y, [f"x{i}" for i in range(x.shape[1])]
+        return _select_array_columns(_read_npz(path), spec, str(path))
     if suffix not in (".csv", ".parquet", ".pq"):
-        raise DataError(f"unsupported file type {suffix!r}; use .csv, .parquet or .npz", source=str(path), field="data.source")
-    frame = _read_table(path, suffix)
+        kind = f"file type {suffix!r}" if suffix else "file without a suffix"
+        raise DataError(f"unsupported {kind}; use .csv, .parquet or .npz (arrays x and y), "
+                        "or a folder of x_train.npz / y_train.npz", source=str(path), field="data.source")
+    return _select_table_columns(_read_table(path, suffix), spec, str(path))
+
+
+def _select_table_columns(frame: pd.DataFrame, spec: DataSpec, source: str) -> RawData:
+    """Split off the target, leave out ``data.drop``; every name in target, drop and keep must be a column."""
     if spec.target is None:
         raise DataError(f"a table needs a target column (data.target or --target); columns: {_cols(frame)}",
-                        source=str(path), field="data.target")
+                        source=source, field="data.target")
     if spec.target not in frame.columns:
-        raise DataError(f"target column {spec.target!r} not found; columns: {_cols(frame)}",
-                        source=str(path), field="data.target")
-    missing = [c for c in spec.drop if c not in frame.columns]
-    if missing:
-        raise DataError(f"cannot drop {missing}: no such columns; columns: {_cols(frame)}", source=str(path), field="data.drop")
+        raise DataError(f"target column {spec.target!r} not found; columns: {_cols(frame)}", source=source, field="data.target")
+    _check_names(frame.columns, spec.drop, "drop", source)
+    _check_names(frame.columns, spec.keep, "keep", source)
+    drop = [c for c in dict.fromkeys(spec.drop) if c != spec.target]
     y = frame[spec.target].to_numpy()
-    frame = frame.drop(columns=[spec.target, *spec.drop])
+    frame = frame.drop(columns=[spec.target, *drop])
     if frame.shape[1] == 0:
-        raise DataError("no feature columns are left besides the target", source=str(path), field="data.target")
-    return frame, None, y, [str(c) for c in frame.columns]
+        why = "; data.drop leaves out the others" if drop else ""
+        raise DataError(f"no feature columns are left besides the target{why}", source=source,
+                        field="data.drop" if drop else "data.target")
+    return RawData(y=y, features=list(frame.columns), frame=frame, dropped=dict.fromkeys(drop, "data.drop"))
 
 
-def _cols(frame: pd.DataFrame) -> str:
-    names = [str(c) for c in frame.columns]
-    return ", ".join(names[:30]) + (" …" if len(names) > 30 else "")
+def _select_array_columns(raw: RawData, spec: DataSpec, source: str) -> RawData:
+    """Arrays have feature names too (``x0``, ``x1``, … or the built-in set's): ``data.drop`` leaves them out."""
+    _check_names(raw.features, spec.drop, "drop", source)
+    _check_names(raw.features, spec.keep, "keep", source)
+    if not spec.drop:
+        return raw
+    assert raw.x is not None
+    drop = set(spec.drop)
+    keep = [i for i, name in enumerate(raw.features) if name not in drop]
+    if not keep:
+        raise DataError("data.drop leaves no feature columns", source=source, field="data.drop")
+    return RawData(y=raw.y, features=[raw.features[i] for i in keep], x=raw.x[:, keep], task_hint=raw.task_hint,
+                   dropped={name: "data.drop" for name in raw.features if name in drop})
+
+
+def _check_names(columns: pd.Index | list[str], names: list[str], field: str, source: str) -> None:
+    missing = [name for name in names if name not in columns]
+    if missing:
+        verb = "drop" if field == "drop" else "keep"
+        raise DataError(f"cannot {verb} {', '.join(map(repr, missing))}: no such column; columns: {_cols(columns)}",
+                        source=source, field=f"data.{field}")
+
+
+def _cols(columns: pd.DataFrame | pd.Index | list[str]) -> str:
+    names = [str(c) for c in getattr(columns, "columns", columns)]
+    return ", ".join(names[:30]) + (f" … ({len(names)} in all)" if len(names) > 30 else "")
 
 
 def _read_table(path: Path, suffix: str) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
+        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", source=str(path), field="data.source") from None
     except pd.errors.ParserError as exc:
@@ -147,45 +187,82 @@ def _read_table(path: Path, suffix: str) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, ValueError, ImportError) as exc:
         raise DataError(f"cannot read the table: {type(exc).__name__}: {str(exc)[:200]}",
                         source=str(path), field="data.source") from None
+    if suffix == ".csv" and not frame.index.equals(pd.RangeIndex(len(frame))):
+        # pandas reads a row longer than the header by taking its first fields as an index
+        raise DataError(f"rows have more fields than the header ({frame.shape[1]} columns)",
+                        source=str(path), field="data.source")
+    if len(frame) == 0:
+        raise DataError(f"the table has a header ({_cols(frame)}) but no rows", source=str(path), field="data.source")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True).copy()  # copy: one block per dtype, so 10,000 columns stay fast to select
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npz(path: Path) -> RawData:
+    if not zipfile.is_zipfile(path):
+        raise DataError("not an .npz archive (numpy.savez writes one, with arrays x and y)",
+                        source=str(path), field="data.source")
     try:
         with np.load(path, allow_pickle=False) as arrays:
             keys = set(arrays.files)
             xk = next((k for k in ("x", "X", "features") if k in keys), None)
             yk = next((k for k in ("y", "Y", "target", "labels") if k in keys), None)
             if xk is None or yk is None:
-                raise DataError(f"an .npz file needs arrays named x and y; found: {', '.join(sorted(keys))}",
+                raise DataError(f"an .npz file needs arrays named x and y; found: {', '.join(sorted(keys)) or 'none'}",
                                 source=str(path), field="data.source")
             x, y = arrays[xk], arrays[yk]
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read the .npz file: {exc}", source=str(path), field="data.source") from None
-    y = np.asarray(y)
-    return _flatten(x, path), (y.reshape(len(y)) if y.ndim == 2 and y.shape[1] == 1 else y)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read the .npz file: {type(exc).__name__}: {str(exc)[:200]}",
+                        source=str(path), field="data.source") from None
+    return _arrays(x, y, path)
 
 
-def _read_npz_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npz_folder(path: Path) -> RawData:
     def one(name: str) -> np.ndarray | None:
         file = path / f"{name}.npz"
         if not file.exists():
             return None
-        with np.load(file, allow_pickle=False) as arrays:
-            return arrays[arrays.files[0]]
+        try:
+            with np.load(file, allow_pickle=False) as arrays:
+                if not arrays.files:
+                    raise DataError("the file holds no arrays", source=str(file), field="data.source")
+                return arrays[arrays.files[0]]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(f"cannot read the .npz file: {type(exc).__name__}: {str(exc)[:200]}",
+                            source=str(file), field="data.source") from None
 
     x_parts = [a for a in (one("x_train"), one("x_test")) if a is not None]
     y_parts = [a for a in (one("y_train"), one("y_test")) if a is not None]
     if not x_parts or len(x_parts) != len(y_parts):
         raise DataError("a data folder needs x_train.npz and y_train.npz (optionally x_test.npz, y_test.npz)",
                         source=str(path), field="data.source")
-    return _flatten(np.concatenate(x_parts), path), np.concatenate(y_parts)
+    try:
+        x, y = np.concatenate(x_parts), np.concatenate(y_parts)
+    except ValueError as exc:
+        raise DataError(f"the train and test arrays do not fit together: {exc}", source=str(path), field="data.source") from None
+    return _arrays(x, y, path)
 
 
-def _flatten(x: np.ndarray, path: Path) -> np.ndarray:
+def _arrays(x: np.ndarray, y: np.ndarray, path: Path) -> RawData:
+    """Features flattened to one row per sample; the target one value per row (one-hot rows become labels)."""
     if x.ndim < 2 or x.dtype.kind not in "biuf":
         raise DataError(f"features must be a numeric array with one row per sample, got shape {x.shape} of {x.dtype}",
                         source=str(path), field="data.source")
-    return x.reshape(len(x), -1)
+    x = x.reshape(len(x), -1)
+    y = _one_target_per_row(np.asarray(y), path)
+    if len(x) != len(y):
+        raise DataError(f"x has {len(x)} rows but y has {len(y)}", source=str(path), field="data.source")
+    return RawData(y=y, features=[f"x{i}" for i in range(x.shape[1])], x=x)
+
+
+def _one_target_per_row(y: np.ndarray, path: Path) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y.reshape(len(y))
+    if y.ndim == 2 and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+        return y.argmax(axis=1)  # one-hot labels
+    if y.ndim != 1:
+        raise DataError(f"y must hold one value per row (or one-hot rows), got shape {y.shape}",
+                        source=str(path), field="data.source")
+    return y
 
 
 def _infer_task(asked: str, y: np.ndarray, hint: str | None, source: str) -> str:

@@ -24,6 +24,8 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
     deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
     ctx = SearchContext(space, dataset, objective, study, progress, deadline, _trial_runner(space, dataset, objective))
     ctx.limit = limit
+    if study.user_attrs.get("val_rows") != len(dataset.x_val):  # what the scores' standard errors rest on
+        study.set_user_attr("val_rows", len(dataset.x_val))
     progress.done = ctx.finished()
     progress.set_best(study)
     return ctx

@@ -9,6 +9,10 @@
   study ends with exactly the requested number of counted trials, whatever the races.
 - Heartbeats: while a trial runs, a thread stamps it every few seconds; a RUNNING trial whose
   stamp is older than the grace period belongs to a dead worker and is reaped.
+- Owners: a running trial also records which process runs it (``host:pid:pid-namespace``), so the
+  process that started a worker reaps that worker's trial as soon as it sees the worker die, and any
+  process on the same machine reaps a trial whose process is gone, without waiting for the heartbeat
+  grace (heartbeats stay for workers on other machines).
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tunecli import interrupt
+from tunecli.studies.storage import holder, holder_dead
+
 DISCARDED = "discarded"          # user attribute: why a trial does not count
 HEARTBEAT = "heartbeat"          # user attribute: last sign of life (unix time)
+OWNER = "worker"                 # user attribute: the process running the trial (host:pid:pid-namespace)
 COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -50,7 +58,7 @@ def claimed_before(study: optuna.Study, number: int) -> int:
 
 
 def running_alive(study: optuna.Study) -> int:
-    return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if not _stale(t))
+    return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if not _dead(t))
 
 
 def open_slots(study: optuna.Study, total: int) -> int:
@@ -59,8 +67,15 @@ def open_slots(study: optuna.Study, total: int) -> int:
 
 
 def discard(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
+    if why.startswith("interrupted") and interrupt.requested():  # name the signal received: Ctrl-C or SIGTERM
+        why = f"interrupted ({interrupt.describe()})"
     trial.set_user_attr(DISCARDED, why)
     study.tell(trial, state=TrialState.FAIL)
+
+
+def _dead(t: optuna.trial.FrozenTrial) -> bool:
+    """A RUNNING trial whose process is known to be gone, or silent for longer than the grace period."""
+    return holder_dead(t.user_attrs.get(OWNER)) or _stale(t)
 
 
 def _stale(t: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
@@ -73,28 +88,44 @@ def _stale(t: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
 
 def reap_dead(study: optuna.Study) -> list[int]:
     """Fail the RUNNING trials of dead workers and queue their parameters again; returns their numbers."""
+    return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if _dead(t) and _reap(study, t, "worker died; parameters queued again", requeue=True)]
+
+
+def reap_owner(study: optuna.Study, pid: int, why: str, *, requeue: bool = True) -> list[int]:
+    """Fail the RUNNING trials of the local worker process ``pid`` (known dead); returns their numbers.
+
+    ``requeue``: queue their parameters again (a worker that died); not for trials stopped on purpose.
+    """
+    who = holder(pid)
+    return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.user_attrs.get(OWNER) == who and _reap(study, t, why, requeue=requeue)]
+
+
+def _reap(study: optuna.Study, t: optuna.trial.FrozenTrial, why: str, *, requeue: bool) -> bool:
     storage = study._storage  # noqa: SLF001 - Optuna has no public API to fail another process's trial
-    reaped = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not _stale(t):
-            continue
-        try:
-            storage.set_trial_user_attr(t._trial_id, DISCARDED, "worker died; parameters queued again")  # noqa: SLF001
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # noqa: SLF001
-        except (RuntimeError, ValueError):  # another worker reaped it first
-            continue
+    try:
+        storage.set_trial_user_attr(t._trial_id, DISCARDED, why)  # noqa: SLF001
+        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # noqa: SLF001
+    except (RuntimeError, ValueError):  # another worker reaped it first
+        return False
+    if requeue:
         study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number}, skip_if_exists=False)
-        reaped.append(t.number)
-    return reaped
+    return True
 
 
 class Heartbeat:
-    """Context manager: stamps the trial every few seconds from a daemon thread."""
+    """Context manager: stamps the trial every few seconds from a daemon thread.
+
+    It also records the trial's owner (``storage.holder()``) and, should SIGTERM's grace run out before the
+    training stops, has the forced exit discard the trial (``interrupt.on_force_exit``).
+    """
 
     def __init__(self, study: optuna.Study, trial: Any) -> None:
         self.storage, self.trial_id = study._storage, trial._trial_id  # noqa: SLF001
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.unregister = lambda: None
 
     def _run(self) -> None:
         while not self.stop.wait(heartbeat_seconds()):
@@ -103,11 +134,20 @@ class Heartbeat:
             except Exception:  # noqa: BLE001 - the trial finished meanwhile, or the store hiccuped
                 return
 
+    def _discard(self) -> None:
+        """The forced exit's cleanup: the trial does not count (like a trial stopped by Ctrl-C)."""
+        self.stop.set()
+        self.storage.set_trial_user_attr(self.trial_id, DISCARDED, f"interrupted ({interrupt.describe()})")
+        self.storage.set_trial_state_values(self.trial_id, TrialState.FAIL)
+
     def __enter__(self) -> Heartbeat:
+        self.storage.set_trial_user_attr(self.trial_id, OWNER, holder())
         self.storage.set_trial_user_attr(self.trial_id, HEARTBEAT, time.time())
+        self.unregister = interrupt.on_force_exit(self._discard)
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.unregister()
         self.stop.set()
         self.thread.join(timeout=5)

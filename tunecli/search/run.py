@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecli.config.objective import Objective, resolve_objective
+from tunecli.errors import RunError, TuneCliError
 from tunecli.search.context import search_context
 from tunecli.search.progress import ProgressFactory, QuietProgress
 from tunecli.search.study import create_or_resume
@@ -33,6 +34,10 @@ class SearchOutcome:
     max_epochs: int | None = None
     best_path: Path | None = None
     interrupted: bool = False
+    stopped_by: str | None = None  # "Ctrl-C" or "SIGTERM" when interrupted
+    best_error: str | None = None  # why the best configuration could not be written
+    reranked: int = 0  # extra runs of the top configurations (search.rerank)
+    val_rows: int | None = None  # validation rows: what a score's standard error rests on
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -44,7 +49,7 @@ class SearchOutcome:
         return {
             "study": self.study, "storage": self.storage, "objective": self.objective.metric,
             "direction": self.objective.direction, "dataset": self.dataset, "seconds": round(self.seconds, 2),
-            "trials_run": self.ran, "interrupted": self.interrupted,
+            "trials_run": self.ran, "reranked_runs": self.reranked, "interrupted": self.interrupted,
             "best": public_trial(self.best, self.max_epochs) if self.best else None,
             "best_config_file": str(self.best_path) if self.best_path else None,
             "trials": [public_trial(r, self.max_epochs) for r in top],
@@ -72,29 +77,63 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     base = Path(space.path).parent if space.path else None
     dataset = load_data(space.data, base_dir=base)
     objective = resolve_objective(space.objective, dataset.task, space.path)
-    study = create_or_resume(space, objective, storage_url)
-    started = time.monotonic()
-    before = finished(study)
-    recycle = space.training.recycle_after
-    short = space.search.trials - before <= recycle  # one worker's worth: no process to start
-    if space.search.engine == "optuna" and (space.search.workers > 1 or (recycle and not short)):
-        from tunecli.search.workers import run_pool
+    try:
+        study = create_or_resume(space, objective, storage_url)
+        started = time.monotonic()
+        before = finished(study)
+        recycle = space.training.recycle_after
+        short = space.search.trials - before <= recycle  # one worker's worth: no process to start
+        if space.search.engine == "optuna" and (space.search.workers > 1 or (recycle and not short)):
+            from tunecli.search.workers import run_pool
 
-        interrupted = run_pool(space, storage_url, study, quiet=quiet, progress=progress)
-    else:
-        interrupted = _run_here(space, dataset, objective, study, progress(
-            space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet))
+            interrupted = run_pool(space, storage_url, study, quiet=quiet, progress=progress)
+        else:
+            interrupted = _run_here(space, dataset, objective, study, progress(
+                space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet))
+        reranked = 0 if interrupted else _rerank(space, dataset, objective, study)
+        interrupted = interrupted or reranked is None
+    except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder
+        raise RunError(store.write_failure(exc, storage_url)) from None
     outcome = SearchOutcome(space.study, store.describe(storage_url), objective, trial_rows(study),
                             time.monotonic() - started, finished(study) - before, dataset.describe(),
-                            max_epochs=space.training.max_epochs, interrupted=interrupted)
+                            max_epochs=space.training.max_epochs, interrupted=interrupted,
+                            stopped_by=interrupt.describe() if interrupted else None, reranked=reranked or 0,
+                            val_rows=len(dataset.x_val))
+    if not interrupted and finished(study) == 0:
+        timeout = space.search.timeout
+        why = (f"the timeout ({timeout:g}s) ran out before the first trial ended" if timeout and
+               outcome.seconds >= timeout else f"the {space.search.engine} engine started no trial")
+        raise RunError(f"no trial ran and study {space.study!r} holds none ({why}); nothing was searched",
+                       source=outcome.storage)
     best = outcome.best
     if best is not None:
-        outcome.best_path = write_yaml(best_out or f"{space.study}-best.yaml",
-                                       fixed_space(space.raw, best, space.study, objective.metric),
-                                       header=f"Best configuration of study {space.study} "
-                                              f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
-                                              "Every value is fixed: run it with tunecli search or tunecli train.")
+        try:
+            outcome.best_path = write_yaml(
+                best_out or f"{space.study}-best.yaml", fixed_space(space.raw, best, space.study, objective.metric),
+                header=f"Best configuration of study {space.study} "
+                       f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
+                       "Every value is fixed: run it with tunecli search or tunecli train.")
+        except TuneCliError as exc:
+            outcome.best_error = (f"{exc.render()}. The trials are stored in {outcome.storage}: "
+                                  f"`tunecli report {space.study} --export FILE` writes the best configuration later")
     return outcome
+
+
+def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study) -> int | None:
+    """Run the top configurations again (``search.rerank``); the runs trained, None when interrupted."""
+    from tunecli import interrupt
+    from tunecli.search.rerank import rerank
+    from tunecli.trial import run_trial
+
+    def run(config: dict[str, Any], seed: int | None) -> Any:
+        return run_trial(config, dataset, space.training, objective, seed=seed)
+
+    settings = space.search.rerank
+    try:
+        with interrupt.deferred():
+            return rerank(study, top=settings.top, seeds=settings.seeds, base_seed=space.search.seed, run=run)
+    except KeyboardInterrupt:
+        return None
 
 
 def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, progress: Any) -> bool:

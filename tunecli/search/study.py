@@ -29,8 +29,12 @@ def create_or_resume(space: SearchSpace, objective: Objective, storage_url: str 
     import optuna
 
     storage = store.open_storage(storage_url)
-    study = optuna.create_study(study_name=space.study, storage=storage, direction=objective.direction,
-                                sampler=make_sampler(space), pruner=make_pruner(space), load_if_exists=True)
+    sampler, pruner = make_sampler(space), make_pruner(space)
+    try:  # load first: a study that is refused must not gain even a record in the store
+        study = optuna.load_study(study_name=space.study, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        study = optuna.create_study(study_name=space.study, storage=storage, direction=objective.direction,
+                                    sampler=sampler, pruner=pruner, load_if_exists=True)
     old = study.user_attrs.get("fingerprint")
     if old and old != fingerprint(space):
         raise StorageError(

@@ -26,11 +26,23 @@ if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
 
 MAX_CRASHES = 3
+STOPPED = {130: signal.SIGINT, -signal.SIGINT: signal.SIGINT, 143: signal.SIGTERM, -signal.SIGTERM: signal.SIGTERM}
+FATAL = 2  # a worker's exit code that stops the pool at once (bad input, a store that cannot be written)
 
 
 def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *, quiet: bool,
              progress: ProgressFactory = QuietProgress) -> bool:
-    """Run the missing trials in worker processes; True when interrupted by Ctrl-C."""
+    """Run the missing trials in worker processes; True when interrupted by Ctrl-C or SIGTERM.
+
+    A worker that dies (SIGKILL, out of memory) is replaced, and the trial it left RUNNING is failed
+    as "worker died" at once and its parameters queued again, so the run still reaches the total.
+    On Ctrl-C or SIGTERM the workers discard their running trial and stop; one still running at the
+    end of the grace period is killed and its trial discarded.
+    """
+    from multiprocessing.connection import wait
+
+    from tunecli import interrupt
+
     context = multiprocessing.get_context("spawn")
     deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
     generation = 0
@@ -44,60 +56,133 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
         proc.start()
         return proc
 
-    procs = {slot: start(slot) for slot in range(space.search.workers)}
-    interrupted = False
+    procs: dict[int, Any] = {}
+    unregister = interrupt.on_force_exit(lambda: _kill(procs, study))
     try:
-        while procs:
-            for slot, proc in list(procs.items()):
-                proc.join(timeout=0.2)
-                if proc.exitcode is None:
-                    continue
-                del procs[slot]
-                interrupted = interrupted or proc.exitcode == 130
-                if proc.exitcode not in (0, 130):
-                    crashes += 1
-                    if proc.exitcode == 2 or crashes >= MAX_CRASHES:
-                        _stop(procs)
-                        raise RunError(f"a worker process failed (exit code {proc.exitcode}); see the message above")
-                out_of_time = deadline is not None and time.monotonic() >= deadline
-                if not interrupted and not out_of_time and coordination.open_slots(study, space.search.trials) > 0:
-                    procs[slot] = start(slot)
-    except KeyboardInterrupt:
-        interrupted = True
-        _stop(procs)
-    return interrupted
+        with interrupt.deferred(check_at_end=False):  # a signal is only recorded: the loop below handles it
+            for slot in range(space.search.workers):
+                procs[slot] = start(slot)
+            while procs and not interrupt.requested():
+                wait([p.sentinel for p in procs.values()], timeout=0.5)
+                for slot, proc in list(procs.items()):
+                    if proc.exitcode is None:
+                        continue
+                    del procs[slot]
+                    code = proc.exitcode
+                    proc.join()
+                    if code in STOPPED:  # Ctrl-C or SIGTERM reached this worker: the whole search stops
+                        _reap(study, proc, f"interrupted ({'SIGTERM' if STOPPED[code] == signal.SIGTERM else 'Ctrl-C'})",
+                              requeue=False)
+                        interrupt.request(STOPPED[code])
+                        break
+                    _reap(study, proc, f"worker died (exit code {code}); parameters queued again", requeue=True)
+                    if code != 0:
+                        crashes += 1
+                        if code == FATAL or crashes >= MAX_CRASHES:
+                            raise RunError(f"a worker process failed (exit code {code}); see the message above")
+                    out_of_time = deadline is not None and time.monotonic() >= deadline
+                    if not out_of_time and coordination.open_slots(study, space.search.trials) > 0:
+                        procs[slot] = start(slot)
+    finally:
+        _stop(procs, study)
+        unregister()
+    return interrupt.requested()
 
 
-def _stop(procs: dict[int, Any]) -> None:
-    """Let workers finish their Ctrl-C cleanup; pass Ctrl-C on to those that did not get it."""
+def _reap(study: optuna.Study, proc: Any, why: str, *, requeue: bool) -> None:
+    """Fail the trials a finished worker left RUNNING (none when it stopped cleanly)."""
+    try:
+        coordination.reap_owner(study, proc.pid, why, requeue=requeue)
+    except Exception:  # noqa: BLE001, S110 - the store is unreachable: the heartbeat grace reaps them later
+        pass
+
+
+def _stop(procs: dict[int, Any], study: optuna.Study) -> None:
+    """Stop the workers still running: they discard their trial; those that outlive the grace are killed.
+
+    After SIGTERM every worker gets SIGTERM at once (a second one changes nothing). After Ctrl-C, which
+    the terminal sends to every process, only those that did not stop within 2 s get it (a second Ctrl-C
+    would kill them).
+    """
+    from tunecli import interrupt
+
+    if not procs:
+        return
+    sig = interrupt.received()
+    if sig == signal.SIGINT:
+        _join(procs, time.monotonic() + 2)
+        _signal(procs, signal.SIGINT)
+        _join(procs, time.monotonic() + 30)
+    else:  # SIGTERM, or a failure of the pool: stop now
+        _signal(procs, signal.SIGTERM)
+        _join(procs, time.monotonic() + max(1.0, interrupt.grace_seconds() - 1 - interrupt.since()))
+    _kill(procs, study)
+
+
+def _signal(procs: dict[int, Any], sig: int) -> None:
     for proc in procs.values():
-        proc.join(timeout=2)
-        if proc.exitcode is None:  # the signal reached only this process (not a terminal's Ctrl-C)
-            os.kill(proc.pid, signal.SIGINT)
-            proc.join(timeout=30)
         if proc.exitcode is None:
-            proc.terminate()
+            try:
+                os.kill(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+def _join(procs: dict[int, Any], until: float) -> None:
+    for proc in procs.values():
+        proc.join(timeout=max(0.0, until - time.monotonic()))
+
+
+def _kill(procs: dict[int, Any], study: optuna.Study) -> None:
+    """Kill the workers still running and discard the trials they leave."""
+    from tunecli import interrupt
+
+    for proc in list(procs.values()):
+        if proc.exitcode is None:
+            proc.kill()
+            proc.join(timeout=5)
+        _reap(study, proc, f"interrupted ({interrupt.describe()})", requeue=False)
+    procs.clear()
 
 
 def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
                 quiet: bool, progress: ProgressFactory = QuietProgress) -> None:
-    """One worker: load the data once, run up to ``recycle_after`` trials, exit (130 on Ctrl-C)."""
+    """One worker: load the data once, run up to ``recycle_after`` trials, exit (130 on Ctrl-C, 143 on SIGTERM).
+
+    A worker stopped by a signal exits at once after discarding its trial (no slow interpreter shutdown
+    with Keras loaded); one that outlives its share of the grace is ended by the watchdog (``interrupt``).
+    """
     from tunecli import interrupt
     from tunecli.errors import TuneCliError
+    from tunecli.studies.storage import write_failure
 
     _die_with_parent()
     error = progress.error
+    interrupt.force_after(max(0.5, interrupt.grace_seconds() - 2))  # SIGTERM: the parent kills at grace - 1
     interrupt.install()
     try:
         _work(raw, path, storage_url, slot, generation, quiet, progress)
     except KeyboardInterrupt:
-        sys.exit(130)
+        _exit_now(interrupt.exit_code())
     except TuneCliError as exc:
         error(exc.render())
-        sys.exit(exc.exit_code)
+        sys.exit(FATAL if exc.exit_code == 2 else exc.exit_code)
+    except OSError as exc:  # the store cannot be written (disk full, read-only): no use starting another worker
+        error(write_failure(exc, storage_url))
+        sys.exit(FATAL)
     except Exception as exc:  # noqa: BLE001 - a worker never prints a traceback
         error(f"worker: unexpected {type(exc).__name__}: {exc}")
         sys.exit(1)
+
+
+def _exit_now(code: int) -> None:
+    """Exit with ``code``: a spawned worker at once (its trial is already discarded; the interpreter's shutdown
+    with Keras and JAX loaded takes long), ``worker_main`` called in the parent's process by raising SystemExit."""
+    if multiprocessing.parent_process() is None:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
 
 
 def _die_with_parent() -> None:

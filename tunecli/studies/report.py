@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from tunecli.errors import StorageError
 from tunecli.studies import storage as store
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, varying_columns
+from tunecli.studies.uncertainty import standard_error, tied
 
 IMPORTANCE_TRIALS = 100
 
@@ -58,6 +60,23 @@ class StudyReport:
         cap = len(self.rows) * max_epochs if max_epochs else None
         return {"epochs_run": run, "epochs_cap": cap, "saved_fraction": (1 - run / cap) if cap else None}
 
+    def standard_error(self, row: dict[str, Any]) -> float | None:
+        """The standard error of a trial's score: of the mean of its runs when re-ranked, else of one score on
+        the validation rows (see ``studies.uncertainty``)."""
+        runs = [v for v in row.get("repeats") or [] if v is not None]
+        if len(runs) >= 2:
+            return statistics.stdev(runs) / math.sqrt(len(runs))
+        return standard_error(self.objective, row["value"], self.attrs.get("val_rows"))
+
+    def tied_with_best(self) -> list[int]:
+        """Numbers of the completed trials within noise of the best one (the best included)."""
+        best = self.best
+        if best is None:
+            return []
+        se_best = self.standard_error(best)
+        return [r["number"] for r in self.rows if r["state"] == "COMPLETE" and r["value"] is not None
+                and tied(best["value"], r["value"], se_best, self.standard_error(r))]
+
     def summary(self) -> dict[str, Any]:
         seconds = [r["seconds"] for r in self.rows if r["seconds"]]
         best = self.best
@@ -66,6 +85,9 @@ class StudyReport:
             "engine": self.attrs.get("engine", "optuna"), "algorithm": self.attrs.get("algorithm"),
             "pruner": self.attrs.get("pruner"), "counts": self.counts,
             "best_value": best["value"] if best else None, "best_trial": best["number"] if best else None,
+            "best_standard_error": self.standard_error(best) if best else None,
+            "best_runs": len(best.get("repeats") or [1]) if best else None,
+            "validation_rows": self.attrs.get("val_rows"), "tied_with_best": self.tied_with_best(),
             "total_seconds": round(sum(seconds), 2),
             "median_seconds": round(statistics.median(seconds), 2) if seconds else None,
             **self.epochs_summary(), "fixed": self.fixed(),

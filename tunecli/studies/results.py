@@ -5,7 +5,12 @@ Shared by ``search`` (final table) and ``report``; imports Optuna only, never Ke
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import errno
+import math
+import os
+import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +23,37 @@ if TYPE_CHECKING:
     import optuna
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
+#: Study user attribute ``repeats.<trial number>``: a re-ranked trial's runs, its own first (``search.rerank``).
+REPEATS = "repeats"
+
+
+def repeats_of(study_attrs: dict[str, Any], trial: optuna.trial.FrozenTrial) -> list[float | None]:
+    """A trial's runs, its own first (just its own before it is re-ranked)."""
+    return list(study_attrs.get(f"{REPEATS}.{trial.number}") or [trial.value])
+
+
+def mean(runs: list[float | None]) -> float:
+    """The mean of the finite runs (NaN when there is none)."""
+    finite = [v for v in runs if v is not None and math.isfinite(v)]
+    return statistics.fmean(finite) if finite else math.nan
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
-    """Every trial as a dict: number, state, value, params, epochs, seconds, reason, curve."""
+    """Every trial as a dict: number, state, value, params, epochs, seconds, reason, curve.
+
+    A re-ranked trial's ``value`` is the mean of its runs, listed in ``repeats`` (its own run first).
+    """
     rows = []
+    study_attrs = study.user_attrs
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
         value = t.value if t.state.name == "COMPLETE" else attrs.get("best_value")
+        repeats = study_attrs.get(f"{REPEATS}.{t.number}") if t.state.name == "COMPLETE" else None
+        if repeats:
+            value = mean(repeats)
         reason = attrs.get("fail_reason") or attrs.get("discarded")
         rows.append({
+            "repeats": repeats,
             "number": t.number, "state": t.state.name, "value": value,
             "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
             "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
@@ -70,7 +96,8 @@ def best_row(rows: list[dict[str, Any]], direction: str) -> dict[str, Any] | Non
 
 
 #: The keys of a trial in every JSON output (``search --json``, ``report --format json``).
-PUBLIC_KEYS = ("number", "state", "value", "params", "epochs", "seconds", "reason", "lr_used", "trainer", "curve")
+PUBLIC_KEYS = ("number", "state", "value", "repeats", "params", "epochs", "seconds", "reason", "lr_used", "trainer",
+               "curve")
 
 
 def public_trial(row: dict[str, Any], max_epochs: int | None) -> dict[str, Any]:
@@ -90,8 +117,28 @@ def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective:
     best_epoch = row.get("best_epoch") or row.get("epochs")
     if best_epoch:
         out.setdefault("training", {})["refit_epochs"] = int(best_epoch)
+    drops = _lr_drops(row, objective, best_epoch)
+    if drops:
+        out.setdefault("training", {})["refit_lr_drops"] = drops
     out["origin"] = {"study": study, "trial": row["number"], "objective": objective, "value": row["value"]}
     return out
+
+
+def _lr_drops(row: dict[str, Any], objective: str, epochs: int | None) -> list[int]:
+    """``performance`` schedule: the epochs at whose end the search's reduce-on-plateau cut the LR (so that
+    ``tunecli train`` replays them), up to the refit's last epoch."""
+    params = row["params"]
+    curve = (row.get("curve") or {}).get(objective) or []
+    if params.get("schedule") != "performance" or not curve:
+        return []
+    from tunecli.config.catalogue import with_defaults
+    from tunecli.config.objective import Objective
+    from tunecli.trainers.fast.stopping import plateau_drops
+
+    p = with_defaults(params)
+    direction = "maximize" if objective.endswith("accuracy") else "minimize"
+    drops = plateau_drops(curve, Objective(objective, direction), p["plateau_factor"], p["plateau_patience"])
+    return [e for e in drops if epochs is None or e < epochs]
 
 
 def _plain(value: Any) -> Any:
@@ -101,14 +148,30 @@ def _plain(value: Any) -> Any:
 
 
 def write_yaml(path: str | Path, data: dict[str, Any], header: str | None = None) -> Path:
-    """Write YAML (with an optional comment header); errors become a clear message."""
+    """Write YAML (with an optional comment header); errors become a clear message.
+
+    The text goes to a temporary file first, renamed over ``path`` once whole: a full disk never
+    leaves a half-written file in place of the previous one.
+    """
     path = Path(path)
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
     if header:
         text = "".join(f"# {line}\n" for line in header.splitlines()) + text
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        temporary.write_text(text)
+        os.replace(temporary, path)
     except OSError as exc:
-        raise TuneCliError(f"cannot write: {exc.strerror}", source=str(path)) from None
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise TuneCliError(f"cannot write the file: {_reason(exc)}", source=str(path)) from None
     return path
+
+
+def _reason(exc: OSError) -> str:
+    hint = {errno.EEXIST: "a part of the path is a file, not a folder", errno.ENOTDIR: "a part of the path is a file, "
+            "not a folder", errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+            errno.EACCES: "no permission to write here"}.get(exc.errno or 0)
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({hint})" if hint else reason

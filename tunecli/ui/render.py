@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import TYPE_CHECKING
 
 from tunecli.studies.diagnostics import LEGEND, diagnose
 from tunecli.studies.results import ranked, varying_columns
+from tunecli.studies.uncertainty import plus_minus
 from tunecli.ui.console import console, err_console, fmt
 from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
 
@@ -32,13 +34,30 @@ def search_outcome(outcome: SearchOutcome) -> None:
     if best is None:
         err_console.print("[warn]No trial completed, so there is no best configuration yet.[/]")
     else:
-        console.print(f"Best {outcome.objective.metric}: [value]{best['value']:.4f}[/] (trial #{best['number']}); "
+        console.print(f"Best {outcome.objective.metric}: [value]{_best_value(best, outcome)}[/] (trial #{best['number']}); "
                       f"{outcome.ran} trials ran in {outcome.seconds:.1f}s; stored in {outcome.storage}")
+        reranked = [r for r in counted if r.get("repeats")]
+        if reranked:
+            runs = max(len(r["repeats"]) for r in reranked)
+            more = f", {outcome.reranked} runs now" if outcome.reranked else ""
+            console.print(f"[muted]Re-ranked: the top {len(reranked)} configurations ran {runs} times each "
+                          f"(fresh seeds, same split{more}); ranked by their mean ± standard deviation (×runs).[/]")
     if outcome.best_path:
         console.print(f"Best configuration written to [path]{outcome.best_path}[/]")
     if outcome.interrupted:
-        err_console.print(f"[warn]Interrupted.[/] Finished trials are stored in {outcome.storage}; "
-                          "run the same command again to resume.")
+        what = "Stopped by SIGTERM" if outcome.stopped_by == "SIGTERM" else "Interrupted"
+        err_console.print(f"[warn]{what}.[/] Finished trials are stored in {outcome.storage}; "
+                          "run the same command again to resume (the trial that was running does not count).")
+
+
+def _best_value(best: dict, outcome: SearchOutcome) -> str:
+    """The best score with its noise: mean ± sd over re-ranked runs, else ± its standard error."""
+    from tunecli.studies.uncertainty import standard_error
+
+    runs = [v for v in best.get("repeats") or [] if v is not None]
+    if len(runs) >= 2:
+        return f"{best['value']:.4f} (mean of {len(runs)} runs, sd {statistics.stdev(runs):.4f})"
+    return plus_minus(best["value"], standard_error(outcome.objective.metric, best["value"], outcome.val_rows))
 
 
 def study_list(summaries: list[StudySummary]) -> None:
@@ -52,7 +71,12 @@ def study_report(report: StudyReport, top: int) -> None:
     counts = ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))
     saved = f" ({s['saved_fraction']:.0%} of {s['epochs_cap']} saved by pruning and early stopping)" \
         if s["saved_fraction"] is not None else ""
-    best = "—" if s["best_value"] is None else f"[value]{s['best_value']:.4f}[/] (trial #{s['best_trial']})"
+    ties = len(s["tied_with_best"]) - 1
+    within = f"; {ties} more within noise" if ties > 0 else ""
+    runs = f"s.e. of the mean of {s['best_runs']} runs, " if (s["best_runs"] or 1) > 1 else (
+        "s.e., " if s["best_standard_error"] is not None else "")
+    best = "—" if s["best_value"] is None else \
+        f"[value]{plus_minus(s['best_value'], s['best_standard_error'])}[/] ({runs}trial #{s['best_trial']}{within})"
     lines = [
         f"objective  {s['objective']} ({s['direction']})   best {best}",
         f"engine     {s['engine']} / {s['algorithm']}   pruner {s['pruner']}",
@@ -65,8 +89,9 @@ def study_report(report: StudyReport, top: int) -> None:
     console.print(Panel("\n".join(lines), title=f"study {report.study}", subtitle=report.storage, expand=False))
     rows = [r for r in ranked(report.rows, report.direction) if not r["discarded"]][:top]
     max_epochs = report.attrs.get("max_epochs")
+    tied_numbers = set(s["tied_with_best"])
     for row in rows:
-        row["flags"] = " ".join(diagnose(row, max_epochs))
+        row["flags"] = " ".join(diagnose(row, max_epochs) + (["≈"] if row["number"] in tied_numbers else []))
     columns = report.varying() + (["lr_used"] if any(r.get("lr_used") for r in rows) else [])
     for row in rows:
         if row.get("lr_used"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -55,8 +56,7 @@ def _trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, t
     if flags:
         table.add_column("flags", style="flag", no_wrap=True, min_width=5)
     for rank, row in enumerate(rows, 1):
-        value = "—" if row["value"] is None else f"{row['value']:.4f}"
-        cells = [str(rank), str(row["number"]), value]
+        cells = [str(rank), str(row["number"]), _value_cell(row)]
         cells += [fmt(row["params"].get(c, "")) for c in columns]
         state = row["state"]
         style = state_style(state)
@@ -65,6 +65,16 @@ def _trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, t
             cells.append(row.get("flags", ""))
         table.add_row(*cells)
     return table
+
+
+def _value_cell(row: dict[str, Any]) -> str:
+    """``0.9833``; a re-ranked trial: ``0.9806 ±0.0028 ×3`` (mean, standard deviation, runs)."""
+    if row["value"] is None:
+        return "—"
+    runs = [v for v in row.get("repeats") or [] if v is not None]
+    if len(runs) < 2:
+        return f"{row['value']:.4f}"
+    return f"{row['value']:.4f} ±{statistics.stdev(runs):.4f} ×{len(runs)}"
 
 
 def studies_table(summaries: list[StudySummary]) -> Table:

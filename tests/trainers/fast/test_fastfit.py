@@ -208,10 +208,15 @@ def test_mc_dropout_stays_on_when_evaluating() -> None:
         st, _, got = _structure({"dropout": 0.5, "mc_dropout": mc}, data)
         ev = structure.forward_only(st)
         x, y, w = jnp.asarray(data.x_val), jnp.asarray(data.y_val), jnp.ones(len(data.x_val))
-        noises = [jnp.asarray(np.random.default_rng(k).integers(0, 65536, (len(x), sum(st.widths)), np.uint16))
+        noises = [jnp.asarray(np.random.default_rng(k).integers(0, 65536, (3, len(x), sum(st.widths)), np.uint16))
                   for k in (0, 1)]
         losses[mc] = [float(maths.evaluate(ev, jnp.asarray(got["theta"]), (), got["hp"], x, y, w, n)[0])
                       for n in noises]
+        if mc:  # the score of the mean probability over the 3 passes, not of one pass
+            probs = np.mean([np.asarray(jax.nn.softmax(maths.forward(ev, jnp.asarray(got["theta"]), got["hp"], x, n,
+                                                                     ())[0])) for n in noises[0]], axis=0)
+            want = -np.log(probs[np.arange(len(y)), np.asarray(y)]).sum()
+            assert losses[True][0] == pytest.approx(want, rel=1e-4)
     assert losses[False][0] == losses[False][1]  # plain dropout: off at inference
     assert losses[True][0] != losses[True][1]  # MC dropout: on at inference
 

@@ -2,14 +2,19 @@
 Hyperband or GridSearch. Every trial is trained by ``run_trial`` (the same model builder as
 the Optuna engine) and also written into the Optuna study, so ``report`` reads one format.
 
-Keras Tuner keeps its own project folder, ``tunecli-runs/<study>/keras-tuner``; running the
-same command again resumes from it. Hyperband's epoch budgets are respected; each round
-trains from scratch (no weight carry-over between rounds).
+Keras Tuner keeps its own project folder, ``tunecli-runs/<study>-<id>/keras-tuner``, where ``<id>``
+is drawn when the study first runs with this engine and kept in the study (``keras_tuner_project``):
+the folder belongs to that study in that store, so the same study name in another store (or in a
+store made afresh) gets a fresh project instead of one that believes its search is done. Running
+the same command again resumes from it. A study made before this rule keeps its old folder,
+``tunecli-runs/<study>/keras-tuner``, when that folder holds its trials. Hyperband's epoch budgets
+are respected; each round trains from scratch (no weight carry-over between rounds).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,22 @@ from tunecli.runtime import import_keras
 from tunecli.search.engines._base import SearchContext, SearchEngine, result_attrs
 
 RUNS_DIR = "tunecli-runs"
+PROJECT = "keras-tuner"
+PROJECT_ATTR = "keras_tuner_project"  # study user attribute: the folder of its Keras Tuner project, under RUNS_DIR
+
+
+def project_folder(ctx: SearchContext) -> Path:
+    """The folder (under ``RUNS_DIR``) of this study's Keras Tuner project; chosen and recorded on the first run."""
+    name = ctx.study.user_attrs.get(PROJECT_ATTR)
+    if not name:
+        legacy = Path(RUNS_DIR) / ctx.space.study
+        known = {t.user_attrs.get("kt_trial_id") for t in ctx.study.get_trials(deepcopy=False)} - {None}
+        if any((legacy / PROJECT / f"trial_{trial_id}").is_dir() for trial_id in known):
+            name = ctx.space.study  # a study made before projects had an id: its project holds its trials
+        else:
+            name = f"{ctx.space.study}-{uuid.uuid4().hex[:8]}"
+        ctx.study.set_user_attr(PROJECT_ATTR, name)
+    return Path(RUNS_DIR) / name
 
 
 def declare(hp: Any, space: Any) -> dict[str, Any]:
@@ -152,10 +173,10 @@ class KerasTunerEngine(SearchEngine):
         import keras_tuner as kt
 
         search = ctx.space.search
-        folder = Path(RUNS_DIR) / ctx.space.study
+        folder = project_folder(ctx)
         objective = kt.Objective(ctx.objective.metric, "max" if ctx.objective.direction == "maximize" else "min")
         kwargs: dict[str, Any] = {"objective": objective, "seed": search.seed, "directory": str(folder),
-                                  "project_name": "keras-tuner", "overwrite": False,
+                                  "project_name": PROJECT, "overwrite": False,
                                   "max_consecutive_failed_trials": 1_000_000}
         if search.algorithm == "hyperband":
             kwargs.update(max_epochs=ctx.space.training.max_epochs, factor=3)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +19,7 @@ from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta
 from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
 from tunecli.trainers.fast.stopping import EarlyStop, Plateau
-from tunecli.trainers.fast.structure import forward_only, structure_of
+from tunecli.trainers.fast.structure import Structure, forward_only, layout, structure_of
 
 if TYPE_CHECKING:
     from tunecli.config.objective import Objective
@@ -23,7 +27,8 @@ if TYPE_CHECKING:
     from tunecli.data import Dataset
 
 EVAL_CHUNK = 4096
-SCAN_MIN_STEPS = 100  # epochs of at least this many batches run as one compiled loop
+SCAN_MIN_STEPS = 100  # epochs of at least this many batches run as compiled loops (over chunks of batches)
+NOISE_CHUNK_BYTES = 4 << 20  # dropout noise goes to the device this much at a time (at least one batch's)
 
 
 class _Cached:
@@ -74,6 +79,7 @@ class _Run:
         batch = min(int(p["batch_size"]), len(x))
         self.steps = max(1, math.ceil(len(x) / batch))
         self.st, widths = structure_of(p, dataset, int(p["batch_size"]))
+        check_memory(self.st, len(validation[0]))
         self.rng = np.random.default_rng(seed)
         self.xd, self.yd = _TRAIN.get(x, y, self.classification)
         self.chunks = _eval_chunks(*validation, self.classification)
@@ -89,19 +95,40 @@ class _Run:
         row_w[-1, len(x) - (self.steps - 1) * batch:] = 0.0
         row_w[:, batch:] = 0.0
         self.row_w = jnp.asarray(row_w)
-        self.units = sum(self.st.widths) if self.st.dropout != "none" else 1
+        dropout = self.st.dropout != "none"
+        self.units = sum(self.st.widths) if dropout else 1
         self.no_noise = jnp.zeros((len(self.chunks[0][2]), 1), jnp.uint16)
+        # Dropout noise is drawn and sent a chunk of batches at a time, so that it takes a few MB whatever the
+        # epoch's length; the chunk's shape follows from the structure and the row count, as idx's does (no
+        # more compiled programs). Without dropout, one chunk of zeros serves the whole epoch.
+        per_batch = 2 * self.st.batch * max(1, self.units)
+        self.chunk = max(1, min(self.steps, NOISE_CHUNK_BYTES // per_batch)) if dropout else self.steps
+        self.zero_noise = None if dropout else jnp.zeros((self.steps, self.st.batch, 1), jnp.uint16)
         self.train_fn = train_epoch if self.steps >= SCAN_MIN_STEPS else train_step
+        self.passes = training.mc_passes  # MC dropout: a score is the mean prediction of this many passes
 
-    def epoch_inputs(self) -> tuple[Any, Any]:
-        """This epoch's shuffled row order (padded to whole batches) and dropout noise."""
+    def epoch_order(self) -> Any:
+        """This epoch's shuffled row order, padded to whole batches: (steps, batch)."""
         import jax.numpy as jnp
 
         st, steps = self.st, self.steps
         order = np.concatenate([self.rng.permutation(self.rows), np.zeros(steps * st.batch - self.rows, np.int64)])
-        noise = np.frombuffer(self.rng.bytes(2 * steps * st.batch * self.units), np.uint16).reshape(
-            steps, st.batch, self.units)
-        return jnp.asarray(order.reshape(steps, st.batch).astype(np.int32)), jnp.asarray(noise)
+        return jnp.asarray(order.reshape(steps, st.batch).astype(np.int32))
+
+    def noise_chunk(self, n: int) -> Any:
+        """Dropout noise for the epoch's next ``n`` batches (at most a chunk), zero-padded to a whole chunk.
+
+        Drawn from the trial's stream in batch order: the same bytes a whole epoch drawn at once would take.
+        """
+        import jax.numpy as jnp
+
+        if self.zero_noise is not None:
+            return self.zero_noise
+        shape = (self.chunk, self.st.batch, self.units)
+        drawn = np.frombuffer(self.rng.bytes(2 * n * self.st.batch * self.units), np.uint16).reshape(n, *shape[1:])
+        if n < self.chunk:
+            drawn = np.concatenate([drawn, np.zeros((self.chunk - n, *shape[1:]), np.uint16)])
+        return jnp.asarray(drawn)
 
     def eval_noise(self, rows: int) -> Any:
         """Dropout noise for evaluation (MC dropout only)."""
@@ -109,23 +136,38 @@ class _Run:
 
         if not self.st.mc_dropout:
             return self.no_noise
-        return jnp.asarray(np.frombuffer(self.rng.bytes(2 * rows * self.units), np.uint16).reshape(rows, self.units))
+        size = self.passes * rows * self.units
+        return jnp.asarray(np.frombuffer(self.rng.bytes(2 * size), np.uint16).reshape(self.passes, rows, self.units))
 
-    def compile(self, idx: Any, noise: Any) -> None:
+    def compile(self, idx: Any) -> None:
         """The training and evaluation programs, compiled on two cores at once (or found in the cache)."""
+        import jax.numpy as jnp
+
+        noise = self.zero_noise if self.zero_noise is not None else jnp.zeros(
+            (self.chunk, self.st.batch, self.units), jnp.uint16)
         with ThreadPoolExecutor(1) as pool:
             cx, cy, cw = self.chunks[0]
+            eval_noise = self.no_noise if not self.st.mc_dropout else jnp.zeros(
+                (self.passes, len(cw), self.units), jnp.uint16)
             pending = pool.submit(executable, evaluate, forward_only(self.st), self.state["theta"], self.state["bn"],
-                                  self.hp, cx, cy, cw, self.eval_noise(len(cw)), fast_compile=True)
+                                  self.hp, cx, cy, cw, eval_noise, fast_compile=True)
             self.train_exe = executable(self.train_fn, self.st, self.state, self.hp, self.xd, self.yd, idx,
                                         self.row_w, noise)
             self.eval_exe = pending.result()
 
-    def epoch(self, idx: Any, noise: Any) -> dict[str, float]:
-        """Train one epoch on ``idx``/``noise`` and evaluate: Keras' logs."""
+    def epoch(self, idx: Any) -> dict[str, float]:
+        """Train one epoch on the row order ``idx`` and evaluate: Keras' logs."""
         state = {**self.state, "pos": self.zero_pos, "stats": self.zero_stats}
-        for _ in range(1 if self.train_fn is train_epoch else self.steps):
-            state = self.train_exe(state, self.hp, self.xd, self.yd, idx, self.row_w, noise)
+        queued: list[dict] = []  # what the chunks not known to be done return
+        for start in range(0, self.steps, self.chunk):
+            if len(queued) == 2:  # dispatch is asynchronous: wait for the chunk before last, so that at most
+                queued.pop(0)["pos"].block_until_ready()  # three chunks' noise are held at once
+                _trim()
+            n = min(self.chunk, self.steps - start)
+            noise = self.noise_chunk(n)  # drawn while the device still runs the chunk before
+            for _ in range(1 if self.train_fn is train_epoch else n):
+                state = self.train_exe(state, self.hp, self.xd, self.yd, idx, self.row_w, noise)
+            queued.append(state)
         self.state = state
         val = np.sum([np.asarray(self.eval_exe(state["theta"], state["bn"], self.hp, cx, cy, cw,
                                                self.eval_noise(len(cw))), np.float64)
@@ -148,13 +190,13 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     stopper = EarlyStop(training, objective)
     pruned, diverged, first = False, None, None
     fit_start = time.perf_counter()
-    idx, noise = run.epoch_inputs()
-    run.compile(idx, noise)
+    idx = run.epoch_order()
+    run.compile(idx)
     with interrupt.training():
         for epoch in range(training.max_epochs):
             if epoch:
-                idx, noise = run.epoch_inputs()
-            logs = run.epoch(idx, noise)
+                idx = run.epoch_order()
+            logs = run.epoch(idx)
             for k in history:
                 history[k].append(logs[k])
             first = time.perf_counter() - fit_start if first is None else first
@@ -172,6 +214,85 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
             if stopper.stop(logs, epoch):
                 break
     return Fitted(history, pruned, diverged, first, time.perf_counter() - fit_start, trainer="jax")
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def _trim() -> None:
+    """Give the memory of freed buffers back to the system. glibc keeps freed blocks of a few MB (the noise
+    chunks, the states the chunks before returned) in its arenas, where the next ones do not always fit:
+    without this the resident size grows through an epoch as if its whole noise were still held."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+def memory_needed(st: Structure, eval_rows: int) -> tuple[int, int]:
+    """A lower bound on the bytes a trial of this structure holds while it trains, and its parameter count.
+
+    Per parameter: theta, its mask, its L1/L2 mask, its variable id and the optimizer's slots stay on the
+    device; a step adds the gradient, the new theta and the new slots (4 bytes each). Per hidden unit
+    and row: a step keeps each layer's pre-activation and output for the backward pass.
+    """
+    params = sum(math.prod(shape) for _, _, shape in layout(st))
+    slots = n_slots(st.optimizer)
+    activations = 8 * (st.batch * sum(st.widths) + min(eval_rows, EVAL_CHUNK) * max(st.widths, default=0))
+    return params * 4 * (6 + 2 * slots) + activations, params
+
+
+def available_memory() -> int | None:
+    """The bytes this process may still allocate, as far as is known: the least of the machine's available
+    memory, the room under its control group's limit and under its address-space limit (``RLIMIT_AS``)."""
+
+    def read(path: str) -> int | None:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            return None
+        return int(text) if text.strip().isdigit() and int(text) < 1 << 60 else None
+
+    def proc_kb(path: str, field: str) -> int | None:
+        try:
+            with open(path) as f:
+                line = next((ln for ln in f if ln.startswith(f"{field}:")), None)
+        except OSError:
+            return None
+        return int(line.split()[1]) * 1024 if line else None
+
+    room: list[int] = []
+    if (free := proc_kb("/proc/meminfo", "MemAvailable")) is not None:
+        room.append(free)
+    for limit, usage in (("memory.max", "memory.current"), ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        cap, used = read(f"/sys/fs/cgroup/{limit}"), read(f"/sys/fs/cgroup/{usage}")
+        if cap is not None and used is not None:
+            room.append(max(0, cap - used))
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        resource = None  # type: ignore[assignment]
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0] if resource else -1
+    if soft >= 0 and soft != resource.RLIM_INFINITY and (size := proc_kb(f"/proc/{os.getpid()}/status", "VmSize")):
+        room.append(max(0, soft - size))
+    return min(room) if room else None
+
+
+def check_memory(st: Structure, eval_rows: int) -> None:
+    """Refuse at once a network that cannot fit, before any of it is allocated.
+
+    Raises:
+        MemoryError: naming the estimate and the memory available.
+    """
+    needed, params = memory_needed(st, eval_rows)
+    room = available_memory()
+    if room is not None and needed > room:
+        raise MemoryError(f"{params:,} parameters need at least {needed / 2**30:,.1f} GiB to train; "
+                          f"{room / 2**30:,.1f} GiB is available")
 
 
 def _logs(classification: bool, train: np.ndarray, val: np.ndarray) -> dict[str, float]:

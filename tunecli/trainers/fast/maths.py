@@ -179,7 +179,11 @@ def n_slots(optimizer: str) -> int:
 
 
 def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
-    """One optimizer step on batch number ``state["pos"]`` of this epoch's ``idx``."""
+    """One optimizer step on batch number ``state["pos"]`` of this epoch's ``idx``.
+
+    ``noise`` holds the dropout noise of a chunk of ``len(noise)`` batches (chunks start at multiples
+    of it): batch ``pos`` takes ``noise[pos % len(noise)]``.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -187,7 +191,7 @@ def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, r
     rows, w = idx[pos], row_w[pos]
 
     def objective(theta: Any) -> tuple[Any, Any]:
-        out, bn = forward(st, theta, hp, x[rows], noise[pos], state["bn"], w)
+        out, bn = forward(st, theta, hp, x[rows], noise[pos % noise.shape[0]], state["bn"], w)
         loss, score = losses(st, out, y[rows])
         return jnp.sum(loss * w) / jnp.sum(w) + _penalty(st, theta, hp), (score, bn)
 
@@ -230,19 +234,31 @@ def _max_norm(st: Structure, theta: Any, limit: Any) -> Any:
 
 
 def evaluate(st: Structure, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
-    """``_sums`` over the chunk. ``noise`` drives dropout under MC dropout (on at inference), else unused."""
+    """``_sums`` over the chunk. Under MC dropout ``noise`` holds one draw per pass (passes, rows, units) and
+    the scores are those of the mean prediction (class probabilities or values) over the passes; batch norm
+    stays in inference mode. Without MC dropout ``noise`` is unused."""
+    import jax
     import jax.numpy as jnp
 
-    loss, score = losses(st, forward(st, theta, hp, x, noise if st.mc_dropout else None, bn)[0], y)
+    if st.mc_dropout:
+        outs = jax.vmap(lambda n: forward(st, theta, hp, x, n, bn)[0])(noise)
+        if st.loss == "sparse_ce":  # log of the mean probability: log_softmax leaves it as it is
+            out = jnp.log(jnp.maximum(jnp.mean(jax.nn.softmax(outs), axis=0), 1e-30))
+        else:
+            out = jnp.mean(outs, axis=0)
+    else:
+        out = forward(st, theta, hp, x, None, bn)[0]
+    loss, score = losses(st, out, y)
     return _sums(st, jnp.sum((loss + _penalty(st, theta, hp)) * row_w), score, row_w)
 
 
 def train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
-    """Every step of one epoch in one compiled loop (for long epochs: each call of a compiled program
-    costs ~0.3 ms on CPU, more than a small step's compute; the loop costs ~0.2 s more to compile)."""
+    """The next ``len(noise)`` steps of the epoch (fewer at its end) from ``state["pos"]``, in one compiled
+    loop (for long epochs: each call of a compiled program costs ~0.3 ms on CPU, more than a small step's
+    compute; the loop costs ~0.2 s more to compile). A chunk of batches, not the whole epoch, so that
+    the dropout noise on the device stays bounded."""
     import jax
+    import jax.numpy as jnp
 
-    def body(carry: dict, _: Any) -> tuple[dict, None]:
-        return train_step(st, carry, hp, x, y, idx, row_w, noise), None
-
-    return jax.lax.scan(body, state, None, length=idx.shape[0])[0]
+    count = jnp.minimum(noise.shape[0], idx.shape[0] - state["pos"])
+    return jax.lax.fori_loop(0, count, lambda _, carry: train_step(st, carry, hp, x, y, idx, row_w, noise), state)

@@ -57,3 +57,16 @@ class Plateau:
                 self.multiplier *= self.factor
                 self.wait = 0
         return self.multiplier
+
+
+def plateau_drops(values: list[float], objective: Objective, factor: float, patience: int) -> list[int]:
+    """The epochs (from 1) at whose end reduce-on-plateau cut the learning rate, replayed from a curve of the
+    objective (the rule is deterministic: the same curve gives the same cuts, on either trainer)."""
+    plateau = Plateau({"plateau_factor": factor, "plateau_patience": patience}, objective)
+    drops, last = [], 1.0
+    for epoch, value in enumerate(values, 1):
+        scale = plateau.scale({objective.metric: value})
+        if scale != last:
+            drops.append(epoch)
+        last = scale
+    return drops

@@ -83,6 +83,39 @@ def compile_model(model: Any, params: dict[str, Any], task: str, steps_per_epoch
                   steps_per_execution=steps_per_execution)
 
 
+class MCValidation(keras.callbacks.Callback):
+    """MC dropout: the validation scores of the mean prediction of ``passes`` stochastic passes (dropout on,
+    batch norm in inference mode), written over the single pass Keras logged."""
+
+    def __init__(self, validation: tuple[Any, Any], task: str, loss: str, passes: int) -> None:
+        super().__init__()
+        self.x, self.y = validation
+        self.task, self.loss, self.passes = task, loss, passes
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        from tunecli.trainers.keras.model import predict_mc
+
+        if logs is None:
+            return
+        mean = predict_mc(self.model, self.x, self.passes).mean(axis=0)
+        penalty = float(sum(keras.ops.convert_to_numpy(w) for w in self.model.losses)) if self.model.losses else 0.0
+        logs.update({f"val_{k}": v + (penalty if k == "loss" else 0.0)
+                     for k, v in mc_scores(mean, self.y, self.task, self.loss).items()})
+
+
+def mc_scores(pred: Any, y: Any, task: str, loss: str) -> dict[str, float]:
+    """loss and accuracy (classification: ``pred`` are class probabilities), or loss, rmse and mae."""
+    import numpy as np
+
+    if task == "classification":
+        picked = np.clip(pred[np.arange(len(y)), y], 1e-7, 1.0)
+        return {"loss": float(-np.log(picked).mean()), "accuracy": float((pred.argmax(axis=1) == y).mean())}
+    err = pred.reshape(len(y)) - y
+    losses = {"mae": np.abs(err), "huber": np.where(np.abs(err) <= 1, 0.5 * err**2, np.abs(err) - 0.5)}
+    return {"loss": float(losses.get(loss, err**2).mean()), "rmse": float(np.sqrt((err**2).mean())),
+            "mae": float(np.abs(err).mean())}
+
+
 def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
         on_epoch: EpochHook | None = None, seed: int | None = None,
         keep_model: bool = False, x: Any = None, y: Any = None,
@@ -98,6 +131,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
                            steps_per_execution=spe, seed=seed, free_memory=True)
     watch = _Watch(objective.metric, on_epoch)
     callbacks = [watch, *schedule_callbacks(p, objective.metric, objective.mode)]
+    if p["mc_dropout"] and p["dropout"]:  # first: the others see the MC mean's scores
+        callbacks.insert(0, MCValidation(validation, dataset.task, p["loss"], training.mc_passes))
     es = training.early_stopping
     if es.enabled:
         callbacks.append(keras.callbacks.EarlyStopping(
@@ -111,3 +146,15 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
     return Fitted(hist, watch.pruned, watch.diverged, first, time.perf_counter() - fit_start,
                   trainer="keras", model=model if keep_model else None)
+
+
+def portable(model: Any, p: dict[str, Any], task: str) -> Any:
+    """The model ready to save so that it loads without tunecli: a schedule of tunecli's own (power with
+    c != 1, 1cycle) is replaced by its last learning rate (the weights are untouched; the optimizer
+    starts afresh). Keras' own schedules are kept as they are."""
+    schedule = getattr(model.optimizer, "_learning_rate", None)
+    if schedule is None or not type(schedule).__module__.startswith("tunecli"):
+        return model
+    last = float(keras.ops.convert_to_numpy(schedule(model.optimizer.iterations)))
+    compile_model(model, {**p, "schedule": "constant", "learning_rate": last}, task, 1, 1, 1)
+    return model

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tunecli.config.catalogue import batch_norm_mode, initializer_for, layer_widths, with_defaults
 from tunecli.runtime import import_keras
 
@@ -81,3 +83,31 @@ def build_mlp(params: dict[str, Any], n_features: int, task: str, n_classes: int
     else:
         outputs = layers.Dense(1)(x)
     return keras.Model(inputs, outputs)
+
+
+def predict_mc(model: keras.Model, x: np.ndarray, passes: int, batch_size: int = 2048) -> np.ndarray:
+    """``passes`` Monte Carlo predictions: only dropout is stochastic; batch norm stays in inference mode
+    (moving statistics used, never updated).
+
+    Returns:
+        An array of shape (passes, rows, outputs).
+    """
+    dropout = (layers.Dropout, layers.AlphaDropout)
+    out = []
+    for _ in range(passes):
+        chunks = []
+        for start in range(0, len(x), batch_size):
+            h = keras.ops.convert_to_tensor(x[start:start + batch_size])
+            for layer in model.layers:
+                if isinstance(layer, layers.InputLayer):
+                    continue
+                h = layer(h, training=isinstance(layer, dropout))
+            chunks.append(keras.ops.convert_to_numpy(h))
+        out.append(np.concatenate(chunks))
+    return np.stack(out)
+
+
+def uses_mc_dropout(params: dict[str, Any]) -> bool:
+    """True when the model keeps dropout on at inference (``mc_dropout`` with a dropout rate)."""
+    p = with_defaults(params)
+    return bool(p["mc_dropout"]) and bool(p["dropout"])

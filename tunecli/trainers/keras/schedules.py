@@ -108,3 +108,17 @@ def schedule_callbacks(params: dict[str, Any], monitor: str, mode: str) -> list[
         return []
     return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=float(params["plateau_factor"]),
                                               patience=int(params["plateau_patience"]), verbose=0)]
+
+
+class ReplayDrops(keras.callbacks.Callback):
+    """Multiply the learning rate by ``factor`` at the end of each epoch listed (from 1): the cuts that
+    reduce-on-plateau made in the search, replayed in a refit that has no validation split to watch."""
+
+    def __init__(self, epochs: list[int], factor: float) -> None:
+        super().__init__()
+        self.epochs, self.factor = set(epochs), float(factor)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 in self.epochs:
+            lr = self.model.optimizer.learning_rate
+            lr.assign(float(keras.ops.convert_to_numpy(lr)) * self.factor)

@@ -1,0 +1,42 @@
+"""How much a validation score moves by chance: its standard error on ``n`` validation rows.
+
+- accuracy: the binomial standard error ``sqrt(p (1 - p) / n)``;
+- rmse: ``rmse / sqrt(2 n)`` (the standard error of a root mean square of normal errors);
+- mae: ``mae * sqrt((pi / 2 - 1) / n)`` (half-normal absolute errors);
+- loss: not estimated (None).
+
+Two scores are *tied within noise* when they differ by less than 1.96 standard errors of their
+difference (``sqrt(se_a^2 + se_b^2)``).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def standard_error(metric: str, value: float | None, n: int | None) -> float | None:
+    """The standard error of ``value`` of ``metric`` (``val_accuracy``, ``val_rmse``...) on ``n`` rows."""
+    if value is None or not n or n < 2 or not math.isfinite(value):
+        return None
+    if metric.endswith("accuracy"):
+        p = min(max(value, 0.0), 1.0)
+        return math.sqrt(max(p * (1 - p), 1.0 / n**2) / n)
+    if metric.endswith("rmse"):
+        return abs(value) / math.sqrt(2 * n)
+    if metric.endswith("mae"):
+        return abs(value) * math.sqrt((math.pi / 2 - 1) / n)
+    return None
+
+
+def tied(best: float, value: float, se_best: float | None, se_value: float | None) -> bool:
+    """True when ``value`` is within noise of ``best`` (1.96 standard errors of the difference)."""
+    if se_best is None or se_value is None:
+        return value == best
+    return abs(best - value) < 1.96 * math.sqrt(se_best**2 + se_value**2)
+
+
+def plus_minus(value: float | None, se: float | None) -> str:
+    """``0.9833 ± 0.0067`` (or the bare value when no error is known)."""
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if se is None else f"{value:.4f} ± {se:.4f}"
