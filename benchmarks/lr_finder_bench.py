@@ -1,9 +1,11 @@
 """LR finder vs a grid of 12 log-spaced learning rates trained to convergence.
 
-    python benchmarks/lr_finder_bench.py [--out benchmarks/results/lr_finder.jsonl]
+    python benchmarks/lr_finder_bench.py [--out benchmarks/results/lr_finder.jsonl] [--steps 300]
+                                         [--data digits housing mnist] [--trainer auto|keras]
 
-For each data set and architecture: the validation loss reached at each rule's LR divided by
-the best validation loss over the grid, and the finder's cost (seconds, fraction of an epoch).
+For each data set (digits, the housing CSV, the MNIST 20k subset) and architecture: the validation loss
+reached at each rule's LR divided by the best validation loss over the grid, and the finder's cost
+(seconds, passes over the training rows, the trainer that ran it).
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ GRID = list(np.logspace(-4, 0, 12))
 
 def datasets() -> dict:
     out = {"digits": (DataSpec(source="digits"), 32)}
-    housing = ROOT.parent / "shared" / "data" / "housing.csv"
-    if housing.exists():
-        out["housing"] = (DataSpec(source=str(housing), target="median_house_value", target_scale=100_000), 128)
+    shared = ROOT.parent / "shared" / "data"
+    if (shared / "housing.csv").exists():
+        out["housing"] = (DataSpec(source=str(shared / "housing.csv"), target="median_house_value",
+                                   target_scale=100_000), 128)
+    if (shared / "mnist_20k").is_dir():
+        out["mnist"] = (DataSpec(source=str(shared / "mnist_20k")), 64)
     return out
 
 
@@ -53,11 +58,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lr_finder.jsonl"))
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=300, help="steps of the range test's ramp")
+    parser.add_argument("--data", nargs="*", default=None, help="data sets (default: all there are)")
+    parser.add_argument("--trainer", default="auto", choices=["auto", "keras"], help="the range test's trainer")
     args = parser.parse_args()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     training = Training(max_epochs=args.epochs, early_stopping=EarlyStopping(patience=4))
     with open(args.out, "w") as out:
         for name, (spec, batch) in datasets().items():
+            if args.data and name not in args.data:
+                continue
             data = load_data(spec)
             for arch, shape in ARCHS.items():
                 base = {**shape, "batch_size": batch, "optimizer": "adam"}
@@ -67,7 +77,7 @@ def main() -> None:
                 best_lr = min(grid, key=grid.get)
                 per_epoch = math.ceil(len(data.x_train) / batch)
                 try:
-                    found = run_range_test(base, data, seed=0)
+                    found = run_range_test(base, data, seed=0, steps=args.steps, trainer=args.trainer)
                 except NoDescent as exc:
                     row = {"data": name, "arch": arch, "grid_best_lr": best_lr, "finder_error": exc.message}
                     print(json.dumps(row), flush=True)
@@ -75,7 +85,8 @@ def main() -> None:
                     continue
                 row = {"data": name, "arch": arch, "grid_best_lr": best_lr, "grid_best_loss": grid[best_lr],
                        "grid_seconds": round(grid_seconds, 1), "finder_seconds": round(found.seconds, 2),
-                       "finder_epochs": round(found.steps / per_epoch, 3), "rules": {}}
+                       "finder_epochs": round(found.steps / per_epoch, 3), "finder_steps": found.steps,
+                       "finder_trainer": found.trainer, "rules": {}}
                 for rule, lr in found.suggestions.items():
                     loss = val_loss({**base, "learning_rate": lr}, data, training)
                     row["rules"][rule] = {"lr": lr, "loss_ratio": round(loss / grid[best_lr], 4)}

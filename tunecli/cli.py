@@ -162,7 +162,7 @@ def lr_find(
     storage: StorageOpt = None,
     min_lr: Annotated[float, typer.Option(help="Start of the ramp.")] = 1e-7,
     max_lr: Annotated[float, typer.Option(help="End of the ramp.")] = 10.0,
-    steps: Annotated[int, typer.Option(min=5, max=10_000, help="Steps (at most one epoch).")] = 100,
+    steps: Annotated[int, typer.Option(min=5, max=10_000, help="Steps of the ramp (over as many epochs as it takes).")] = 300,
     rule: Annotated[Rule, typer.Option(help="How to pick the LR from the curve.")] = Rule("valley"),
     plot: Annotated[Optional[Path], typer.Option(help="Also save the curve as a PNG.")] = None,
     write_space: Annotated[Optional[Path], typer.Option(help="Write a copy of the space with the LR range found.")] = None,
@@ -173,7 +173,7 @@ def lr_find(
     as_json: Annotated[bool, typer.Option("--json", help="Print the curve and suggestions as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """LR range test: ramp the learning rate over (at most) one epoch; suggest an LR and bounds."""
+    """LR range test: ramp the learning rate over a few hundred steps; suggest an LR and bounds."""
     from tunecli.config.space import load_space
 
     rule_name = rule.value
@@ -243,19 +243,27 @@ def report(
 @handle_errors
 def train(
     best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export).")],
-    output: Annotated[Optional[Path], typer.Option(help="Save the trained model here (.keras).")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Save the refit model here (.keras); with --from-search, "
+                                                   "the kept model.")] = None,
+    kept_output: Annotated[Optional[Path], typer.Option(help="Save the model the search trained and kept for this "
+                                                        "trial here (.keras).")] = None,
+    from_search: Annotated[bool, typer.Option("--from-search", help="No refit: score the model the search kept "
+                                              "(the trial in the file's origin) on the test split.")] = False,
+    storage: StorageOpt = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
     mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
     backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Refit the best configuration on train + validation; score it once on the unseen test split."""
+    """Refit the best configuration on train + validation and show it beside the model the search kept;
+    score each once on the unseen test split."""
     from tunecli.config.space import load_space
     from tunecli.train import train_best
 
     space = load_space(best_file, {"training.backend": _value(backend)})
-    outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs)
+    outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
+                         kept_output=kept_output, storage_url=storage)
     from tunecli.ui import render
 
     if as_json:

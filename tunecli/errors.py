@@ -17,6 +17,8 @@ MAX_FIELD_CHARS = 80
 MAX_SOURCE_CHARS = 120
 #: At most this many characters of a whole message (a safety net for messages built anywhere).
 MAX_MESSAGE_CHARS = 450
+#: The whole rendered line (the CLI adds "error: ", so a message stays under 500 characters).
+MAX_TOTAL_CHARS = 480
 
 
 def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -77,7 +79,8 @@ class TuneCliError(Exception):
         if len(source) > MAX_SOURCE_CHARS:
             source = "…" + source[-(MAX_SOURCE_CHARS - 1):]
         where = ": ".join(part for part in (source, shorten(one_line(self.field or ""), MAX_FIELD_CHARS)) if part)
-        message = shorten(one_line(self.message), MAX_MESSAGE_CHARS)
+        room = max(MAX_VALUE_CHARS, MAX_TOTAL_CHARS - len(where) - 2) if where else MAX_TOTAL_CHARS
+        message = shorten(one_line(self.message), min(MAX_MESSAGE_CHARS, room))
         return f"{where}: {message}" if where else message
 
 

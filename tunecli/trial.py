@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tunecli.config.catalogue import with_defaults
+from tunecli.config.catalogue import layer_widths, with_defaults
 from tunecli.config.params import LrFinderParam
 from tunecli.lrfinder.rules import NoDescent
 from tunecli.trainers import EpochHook, Fitted
@@ -34,11 +35,15 @@ class TrialResult:
     first_epoch_seconds: float | None = None
     model: Any = None
     extras: dict[str, Any] = field(default_factory=dict)  # more user attributes to store (e.g. LR finder)
+    #: The weights ``value`` is the score of (best or last epoch, as ``restore_best_weights`` says), as the
+    #: list ``model.set_weights`` takes for the ``build_mlp`` model, whichever trainer trained it.
+    weights: list[Any] | None = None
 
 
 def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
               on_epoch: EpochHook | None = None, seed: int | None = None, keep_model: bool = False,
-              x: Any = None, y: Any = None, validation: tuple[Any, Any] | None = None) -> TrialResult:
+              x: Any = None, y: Any = None, validation: tuple[Any, Any] | None = None,
+              lr_cache: MutableMapping[str, Any] | None = None) -> TrialResult:
     """Train one configuration with early stopping; never raises for a bad configuration.
 
     Args:
@@ -50,6 +55,8 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
         seed: seeds weights, dropout and shuffling.
         keep_model: return the trained Keras model in ``TrialResult.model``.
         x, y, validation: train on these instead of the dataset's train/validation splits.
+        lr_cache: range tests by structure (``lr_finder`` learning rates): a structure tested before reuses
+            its curve (the search keeps them in the study).
 
     Returns:
         A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination, out of memory).
@@ -63,7 +70,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     extras: dict[str, Any] = {}
     if isinstance(p["learning_rate"], LrFinderParam):
         try:
-            p["learning_rate"], extras = _find_lr(p, dataset, seed)
+            p["learning_rate"], extras = _find_lr(p, dataset, seed, training.trainer, lr_cache)
         except NoDescent as exc:
             return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
     kwargs = {"on_epoch": on_epoch, "seed": seed, "x": x, "y": y, "validation": validation}
@@ -99,18 +106,47 @@ def _reason(exc: BaseException) -> str:
     return f"out of memory: {message}" if _out_of_memory(exc) else f"{type(exc).__name__}: {message}"
 
 
-def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None) -> tuple[float, dict[str, Any]]:
-    """Run the range test for this configuration; the LR to use and what to store about it."""
+def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str,
+             cache: MutableMapping[str, Any] | None) -> tuple[float, dict[str, Any]]:
+    """The range test for this configuration's structure (run, or reused from ``cache``); the LR to use and
+    what to store about it."""
     from tunecli.lrfinder.range_test import run_range_test
 
     spec: LrFinderParam = p["learning_rate"]
-    found = run_range_test(p, dataset, min_lr=spec.min_lr, max_lr=spec.max_lr, steps=spec.steps, rule=spec.rule,
-                           seed=seed)
+    key = range_test_key(p, dataset)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        result = run_range_test(p, dataset, min_lr=spec.min_lr, max_lr=spec.max_lr, steps=spec.steps,
+                                rule=spec.rule, seed=seed, trainer=trainer)
+        found = {**result.to_dict(max_points=60), "seconds": round(result.seconds, 3)}
+        if cache is not None:
+            cache[key] = found
+        cached = False
+    else:
+        cached = True
     multiplier = float(p.get("lr_multiplier", spec.multiplier.value if hasattr(spec.multiplier, "value") else 1.0))
-    lr = found.lr * multiplier
-    curve = found.to_dict(max_points=60)
-    return lr, {"lr_used": lr, "lr_found": found.lr, "lr_rule": spec.rule, "lr_finder_seconds": round(found.seconds, 3),
-                "lr_finder_steps": found.steps, "lr_suggestions": found.suggestions, "lr_curve": curve["curve"]}
+    lr = found["lr"] * multiplier
+    return lr, {"lr_used": lr, "lr_found": found["lr"], "lr_rule": spec.rule,
+                "lr_finder_seconds": 0.0 if cached else found["seconds"], "lr_finder_steps": found["steps"],
+                "lr_suggestions": found["suggestions"], "lr_curve": found["curve"], "lr_from_cache": cached}
+
+
+def range_test_key(p: dict[str, Any], dataset: Dataset) -> str:
+    """What a range test depends on: the structure (real widths, activation, initializer, optimizer, batch
+    size, batch norm, dropout on/off, penalties on/off, clipping, loss), the data and the ramp; not the
+    continuous values a sampler varies (dropout rate, momentum, L2 strength ...)."""
+    import hashlib
+    import json
+
+    spec: LrFinderParam = p["learning_rate"]
+    parts = {"widths": layer_widths(p), "activation": p["activation"], "initializer": p["initializer"],
+             "optimizer": p["optimizer"], "batch_size": p["batch_size"], "batch_norm": str(p["batch_norm"]),
+             "dropout": bool(p["dropout"]), "mc_dropout": bool(p["mc_dropout"]), "l1": bool(p["l1"]),
+             "l2": bool(p["l2"]), "max_norm": p["max_norm"] is not None, "clip": [p["clipnorm"] is not None,
+                                                                               p["clipvalue"] is not None],
+             "loss": p["loss"], "data": [dataset.name, dataset.n_features, len(dataset.x_train)],
+             "ramp": [spec.min_lr, spec.max_lr, spec.steps, spec.rule]}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:
@@ -129,5 +165,7 @@ def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: 
     if not restore_best:
         best, at = curve[-1], len(curve)
     state = "PRUNED" if fitted.pruned else "COMPLETE"
+    from tunecli.trainers.keras.weights import keras_weights  # NumPy only: no Keras import
+
     return TrialResult(state, best, epochs, seconds, hist, best_epoch=at,
-                       first_epoch_seconds=first, model=fitted.model)
+                       first_epoch_seconds=first, model=fitted.model, weights=keras_weights(fitted.weights))

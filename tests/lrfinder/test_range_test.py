@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ init_backend(None)
 
 from tunecli.config.space import DataSpec  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
-from tunecli.lrfinder.range_test import LRRamp, run_range_test  # noqa: E402
+from tunecli.lrfinder.range_test import exploded, run_range_test  # noqa: E402
 from tunecli.lrfinder.rules import RULES, NoDescent  # noqa: E402
 
 MODEL = {"n_hidden": 1, "n_neurons": 16}
@@ -53,11 +52,11 @@ def test_suggestions_hold_every_rule_and_the_chosen_one(digits) -> None:
     assert 0 < low < high
 
 
-def test_a_short_epoch_ends_the_test_early_with_a_note(digits) -> None:
-    result = run_range_test({**MODEL, "batch_size": 128}, digits, min_lr=1e-4, max_lr=1.0, steps=100)
-    assert result.steps == len(result.lrs) == 9  # ceil(1077 / 128)
+def test_a_short_epoch_no_longer_cuts_the_ramp(digits) -> None:
+    result = run_range_test({**MODEL, "batch_size": 128}, digits, min_lr=1e-4, max_lr=0.1, steps=40)
+    assert result.steps == len(result.lrs) == 40  # 9 batches of 128 per pass: 4.4 passes
     assert result.lrs[0] == pytest.approx(1e-4) and _exponential(result.lrs)
-    assert result.notes == ["one epoch holds 9 batches of 128: the test took 9 steps"]
+    assert result.notes == ["the ramp took 40 steps: 4.4 passes over the 1077 training rows in batches of 128"]
 
 
 def test_a_range_too_small_to_descend_raises_no_descent(digits) -> None:
@@ -67,36 +66,12 @@ def test_a_range_too_small_to_descend_raises_no_descent(digits) -> None:
         run_range_test({**MODEL, "batch_size": 8}, one, min_lr=1e-9, max_lr=1e-8, steps=30)
 
 
-def _ramp(n: int = 20) -> tuple[LRRamp, SimpleNamespace]:
-    ramp = LRRamp(np.geomspace(1e-4, 1.0, n))
-    model = SimpleNamespace(stop_training=False)
-    ramp.set_model(model)
-    return ramp, model
-
-
-def _feed(ramp: LRRamp, batch_losses: list[float]) -> None:
-    for loss in batch_losses:
-        k = len(ramp.losses) + 1
-        ramp.on_train_batch_end(k - 1, {"loss": (sum(ramp.losses) + loss) / k})  # Keras logs the running mean
-
-
-def test_ramp_recovers_batch_losses_from_running_means() -> None:
-    ramp, model = _ramp()
-    _feed(ramp, [3.0, 1.0, 2.0, 0.5])
-    assert ramp.losses == pytest.approx([3.0, 1.0, 2.0, 0.5])
-    assert not model.stop_training and not ramp.stopped_early
-
-
 @pytest.mark.parametrize("losses", [[1.0] * 6 + [100.0], [1.0, math.nan]])
-def test_ramp_stops_when_the_loss_explodes(losses: list[float]) -> None:
-    ramp, model = _ramp()
-    _feed(ramp, losses)
-    assert model.stop_training and ramp.stopped_early
+def test_the_ramp_stops_when_the_loss_explodes(losses: list[float]) -> None:
+    assert exploded(losses, beta=0.5)
 
 
-def test_ramp_stops_at_the_end_of_its_schedule_without_calling_it_early() -> None:
-    ramp, model = _ramp(n=5)
-    _feed(ramp, [1.0, 0.9, 0.8, 0.7])
-    assert not model.stop_training
-    _feed(ramp, [0.6])
-    assert model.stop_training and not ramp.stopped_early
+def test_the_ramp_goes_on_while_the_loss_falls_or_wobbles() -> None:
+    assert not exploded([3.0, 1.0, 2.0, 0.5], beta=0.5)
+    assert not exploded([1.0] * 5 + [3.9], beta=0.0)   # under 4x the minimum
+    assert exploded([1.0] * 5 + [4.1], beta=0.0)

@@ -124,11 +124,11 @@ def test_lr_find_outcome(out) -> None:
     text = out["out"].getvalue()
     assert "digits: 64 features, 10 classes" in text
     assert "model: the space's defaults: n_hidden=2, dropout=0.25" in text and "learning_rate" not in text
-    assert "| = valley 0.01" in text and "•" in text  # the terminal plot
+    assert "│ = valley 0.01" in text and "learning rate" in text and "1e-" in text  # the terminal plot
     assert "→ valley" in text and "steep" in text and "Suggested learning rates" in text
     low, high = result.bounds()
     assert f"Suggested learning rate (valley): 0.01   search bounds: {low:.3g} to {high:.3g} (log-uniform)" in text
-    assert "31 steps in 1.5s; stopped early: the loss exploded" in text
+    assert "31 steps on the Keras trainer in 1.5s; stopped early: the loss exploded" in text
     assert "one epoch holds 31 batches of 32" in text
 
 

@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "plateau_factor": 0.5,      # performance (reduce on plateau)
     "plateau_patience": 2,
     "cycle_div": 10.0,          # one_cycle: starts and ends at lr / cycle_div
+    "cycle_momentum": [0.85, 0.95],  # one_cycle: momentum / beta_1 [low, high], cycled against the LR; false: off
     "cosine_alpha": 0.0,        # cosine: final lr = lr0 * cosine_alpha
 }
 
@@ -87,6 +88,10 @@ POSITIVE_INTS: dict[str, int] = {"n_hidden": 64, "batch_size": 65_536, "n_neuron
 #: Parameters that are fractions in [0, 1).
 FRACTIONS = ("dropout",)
 
+#: Optimizers whose momentum term 1cycle cycles (``cycle_momentum``), and the parameter it replaces.
+CYCLED_MOMENTUM: dict[str, str] = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta_1",
+                                   "adamax": "beta_1", "nadam": "beta_1", "adamw": "beta_1"}
+
 RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "swish", "mish")
 INIT_ALIASES = {"glorot": "glorot_uniform", "he": "he_normal", "lecun": "lecun_normal"}
 
@@ -105,6 +110,21 @@ def layer_widths(params: dict[str, Any]) -> list[int]:
     if params["shape"] == "funnel":
         return [max(8, width // (2**i)) for i in range(count)]
     return [width] * count
+
+
+def cycled_momentum(params: dict[str, Any]) -> tuple[float, float] | None:
+    """``(low, high)`` when 1cycle cycles this optimizer's momentum term, else ``None``.
+
+    With ``schedule: one_cycle`` and ``cycle_momentum: [low, high]``, the momentum of ``momentum`` /
+    ``nesterov`` or the ``beta_1`` of the Adam family goes from high down to low while the LR rises
+    (the first 45 % of the run), back up to high while it falls (the next 45 %), and stays at high
+    for the last 10 % (Géron, "Hands-On ML" ch. 11). The fixed ``momentum`` / ``beta_1`` is then unused.
+    """
+    bounds = params.get("cycle_momentum")
+    if params.get("schedule") != "one_cycle" or not bounds or params.get("optimizer") not in CYCLED_MOMENTUM:
+        return None
+    low, high = bounds
+    return float(low), float(high)
 
 
 def batch_norm_mode(value: Any) -> str:

@@ -127,7 +127,7 @@ class LrFinderParam(_Param):
 
     kind: str = "lr_finder"
     rule: str = "valley"
-    steps: int = Field(100, ge=5, le=10_000)
+    steps: int = Field(300, ge=5, le=10_000)
     min_lr: float = Field(1e-7, gt=0)
     max_lr: float = Field(10.0, gt=0)
     multiplier: IntParam | FloatParam | ChoiceParam | FixedParam = FixedParam(value=1.0)
@@ -244,8 +244,21 @@ def _check_value(name: str, value: Any) -> None:
     elif name == "learning_rate":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
             raise ValueError(f"learning_rate must be a number in (0, 100], got {show(value)}")
+    elif name == "cycle_momentum":
+        _check_cycle_momentum(value)
     else:
         _check_type(name, value, catalogue.DEFAULTS[name])
+
+
+def _check_cycle_momentum(value: Any) -> None:
+    """``[low, high]`` with 0 <= low <= high < 1, or false / null (off)."""
+    if value is None or value is False:
+        return
+    if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+        raise ValueError(f"cycle_momentum must be a list [low, high] such as [0.85, 0.95], or false; got {show(value)}")
+    low, high = value
+    if not 0 <= low <= high < 1:
+        raise ValueError(f"cycle_momentum [low, high] needs 0 <= low <= high < 1, got {show(value)}")
 
 
 def _is_number(value: Any) -> bool:

@@ -1,4 +1,9 @@
-"""Run the LR range test on a fresh model: ramp the LR exponentially for at most one epoch."""
+"""Run the LR range test on a fresh model: one optimizer step per learning rate of an exponential ramp.
+
+The ramp takes ``steps`` steps, over as many epochs as it needs (the rows reshuffled at each pass), and
+stops early when the smoothed loss passes ``DIVERGE_FACTOR`` times its minimum or turns NaN. It runs on the
+fast trainer wherever that trainer covers the configuration (no TensorFlow import), else on Keras' ``fit``.
+"""
 
 from __future__ import annotations
 
@@ -10,71 +15,104 @@ import numpy as np
 
 from tunecli.config.catalogue import with_defaults
 from tunecli.lrfinder.rules import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, suggest
-from tunecli.trainers.keras.fit import build_compiled
-from tunecli.trainers.keras.model import keras
 
 if TYPE_CHECKING:
     from tunecli.data import Dataset
 
+#: The ramp's length when nothing says otherwise: "a few hundred iterations" (Smith; Géron ch. 11).
+DEFAULT_STEPS = 300
 
-class LRRamp(keras.callbacks.Callback):
-    """Sets the LR before each batch and records that batch's loss; stops when the loss explodes.
 
-    Keras reports the running mean of the loss over the epoch; the batch loss is recovered
-    as ``k * mean_k - (k - 1) * mean_{k-1}``.
-    """
-
-    def __init__(self, lrs: np.ndarray) -> None:
-        super().__init__()
-        self.lrs = lrs
-        self.losses: list[float] = []
-        self._mean = 0.0
-        self.stopped_early = False
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self.model.optimizer.learning_rate.assign(float(self.lrs[min(batch, len(self.lrs) - 1)]))
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        mean = float((logs or {}).get("loss", math.nan))
-        k = len(self.losses) + 1
-        loss = k * mean - (k - 1) * self._mean
-        self._mean = mean
-        self.losses.append(loss)
-        smoothed = smooth(self.losses, beta=short_curve_beta(len(self.lrs)))
-        if not math.isfinite(loss) or (k > 5 and smoothed[-1] > DIVERGE_FACTOR * min(smoothed)):
-            self.stopped_early = True
-            self.model.stop_training = True
-        if k >= len(self.lrs):
-            self.model.stop_training = True
+def exploded(losses: list[float], beta: float) -> bool:
+    """The ramp's stop rule: the last loss is NaN/inf, or the smoothed loss passed 4x its minimum."""
+    if not math.isfinite(losses[-1]):
+        return True
+    if len(losses) <= 5:
+        return False
+    smoothed = smooth(losses, beta=beta)
+    return smoothed[-1] > DIVERGE_FACTOR * min(smoothed)
 
 
 def run_range_test(params: dict[str, Any], dataset: Dataset, *, min_lr: float = 1e-7, max_lr: float = 10.0,
-                   steps: int = 100, rule: str = "valley", seed: int | None = 0) -> LRFindResult:
-    """Train a throw-away model for at most one epoch while the LR grows from min_lr to max_lr.
+                   steps: int = DEFAULT_STEPS, rule: str = "valley", seed: int | None = 0,
+                   trainer: str = "auto") -> LRFindResult:
+    """Ramp the LR from ``min_lr`` to ``max_lr`` over ``steps`` steps on a fresh model.
+
+    Args:
+        params: the configuration (its learning rate and schedule are the ramp's).
+        dataset: the training rows feed the ramp.
+        min_lr, max_lr, steps: the ramp.
+        rule: the suggestion rule the result leads with.
+        seed: initial weights, shuffling, dropout.
+        trainer: ``auto`` (the fast trainer where it covers the configuration) or ``keras``.
 
     Returns:
         The curve and every rule's suggestion (raises ``NoDescent`` when the curve has none).
     """
+    from tunecli.config.space import Training
+    from tunecli.trainers import fast
+
     start = time.perf_counter()
     p = with_defaults({k: v for k, v in params.items() if k != "learning_rate"})
-    p["schedule"] = "constant"
-    p["learning_rate"] = min_lr
-    batch = int(p["batch_size"])
-    per_epoch = max(1, math.ceil(len(dataset.x_train) / batch))
-    n = max(5, min(steps, per_epoch))
-    lrs = lr_schedule(min_lr, max_lr, n)
-    model = build_compiled(p, dataset, steps_per_epoch=per_epoch, max_epochs=1, steps_per_execution=1, seed=seed)
-    ramp = LRRamp(lrs)
-    rows = min(len(dataset.x_train), n * batch)
-    model.fit(dataset.x_train[:rows], dataset.y_train[:rows], batch_size=batch, epochs=1, callbacks=[ramp],
-              verbose=0, shuffle=True)
-    raw = ramp.losses
-    used = lrs[: len(raw)]
-    smoothed = smooth(raw, beta=short_curve_beta(n))
-    result = LRFindResult([float(x) for x in used], smoothed, raw, {}, rule, steps=len(raw),
-                          stopped_early=ramp.stopped_early)
+    p["schedule"], p["learning_rate"] = "constant", min_lr
+    lrs = lr_schedule(min_lr, max_lr, steps)
+    beta = short_curve_beta(steps)
+
+    def stop(losses: list[float]) -> bool:
+        return exploded(losses, beta)
+
+    if fast.supported(p, Training(trainer=trainer if trainer in ("auto", "keras") else "auto")) is None:
+        from tunecli.trainers.fast.range import ramp_losses
+
+        raw, used = ramp_losses(p, dataset, lrs, seed=seed, stop=stop), "jax"
+    else:
+        raw, used = keras_ramp(p, dataset, lrs, seed=seed, stop=stop), "keras"
+    smoothed = smooth(raw, beta=beta)
+    result = LRFindResult([float(x) for x in lrs[: len(raw)]], smoothed, raw, {}, rule, steps=len(raw),
+                          stopped_early=len(raw) < steps, trainer=used)
     result.suggestions = suggest(result.lrs, smoothed)
     result.seconds = time.perf_counter() - start
-    if len(raw) < steps:
-        result.notes.append(f"one epoch holds {per_epoch} batches of {batch}: the test took {len(raw)} steps")
+    per_pass = max(1, math.ceil(len(dataset.x_train) / int(p["batch_size"])))
+    if len(raw) > per_pass:
+        result.notes.append(f"the ramp took {len(raw)} steps: {len(raw) / per_pass:.1f} passes over the "
+                            f"{len(dataset.x_train)} training rows in batches of {p['batch_size']}")
     return result
+
+
+def keras_ramp(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: int | None, stop: Any,
+               shuffle: bool = True, model: Any = None) -> list[float]:
+    """The ramp on Keras' ``fit``: the loss of each batch (``model``: start from this compiled model)."""
+    from tunecli.trainers.keras.fit import build_compiled
+    from tunecli.trainers.keras.model import keras
+
+    batch = int(p["batch_size"])
+    per_pass = max(1, math.ceil(len(dataset.x_train) / batch))
+    if model is None:
+        model = build_compiled(p, dataset, steps_per_epoch=per_pass, max_epochs=1, steps_per_execution=1, seed=seed)
+
+    class Ramp(keras.callbacks.Callback):
+        """Sets each step's LR and recovers its batch loss from Keras' running mean over the epoch
+        (``k * mean_k - (k - 1) * mean_{k-1}``); stops at the ramp's end or when the loss explodes."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.losses: list[float] = []
+            self.mean = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.mean = 0.0
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            self.model.optimizer.learning_rate.assign(float(lrs[min(len(self.losses), len(lrs) - 1)]))
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            mean = float((logs or {}).get("loss", math.nan))
+            self.losses.append((batch + 1) * mean - batch * self.mean)
+            self.mean = mean
+            if len(self.losses) >= len(lrs) or stop(self.losses):
+                self.model.stop_training = True
+
+    ramp = Ramp()
+    model.fit(dataset.x_train, dataset.y_train, batch_size=batch, epochs=math.ceil(len(lrs) / per_pass),
+              callbacks=[ramp], verbose=0, shuffle=shuffle)
+    return ramp.losses[: len(lrs)]

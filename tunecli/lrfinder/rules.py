@@ -32,6 +32,7 @@ class LRFindResult:
     rule: str
     seconds: float = 0.0
     steps: int = 0
+    trainer: str = "keras"       # jax (the fast trainer) or keras
     stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -50,7 +51,8 @@ class LRFindResult:
     def to_dict(self, max_points: int = 200) -> dict:
         idx = np.linspace(0, len(self.lrs) - 1, min(len(self.lrs), max_points)).round().astype(int)
         return {"rule": self.rule, "lr": self.lr, "suggestions": self.suggestions, "bounds": list(self.bounds()),
-                "steps": self.steps, "seconds": round(self.seconds, 3), "stopped_early": self.stopped_early,
+                "steps": self.steps, "trainer": self.trainer, "seconds": round(self.seconds, 3),
+                "stopped_early": self.stopped_early,
                 "curve": {"lr": [self.lrs[i] for i in idx], "loss": [self.losses[i] for i in idx]}}
 
 

@@ -9,11 +9,11 @@ from tunecli.studies.diagnostics import LEGEND, diagnose
 from tunecli.studies.results import ranked, varying_columns
 from tunecli.studies.uncertainty import plus_minus
 from tunecli.ui.console import console, err_console, fmt
+from tunecli.ui.lrplot import lr_curve_text
 from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
 
 if TYPE_CHECKING:
     from tunecli.lrfinder.command import LRFindOutcome
-    from tunecli.lrfinder.rules import LRFindResult
     from tunecli.search.run import SearchOutcome
     from tunecli.studies.report import StudyReport
     from tunecli.studies.storage import StudySummary
@@ -117,14 +117,47 @@ def note(text: str) -> None:
 
 
 def train_outcome(outcome: TrainOutcome) -> None:
-    search = "—" if outcome.search_score is None else f"{outcome.search_score:.4f}"
-    console.print(f"test {outcome.metric}: [value]{outcome.test_score:.4f}[/]   "
-                  f"(search's validation {outcome.metric}: {search}; {outcome.epochs} epochs, {outcome.seconds:.1f}s)")
+    """The refit's test score (and the kept model's beside it), or with ``--from-search`` the kept model's."""
+    if outcome.model == "kept":
+        _kept_outcome(outcome)
+    else:
+        search = "—" if outcome.search_score is None else f"{outcome.search_score:.4f}"
+        beside = outcome.kept is not None or outcome.kept_note is not None
+        console.print(f"{'refit on train + validation: ' if beside else ''}test {outcome.metric}: "
+                      f"[value]{outcome.test_score:.4f}[/]   (search's validation {outcome.metric}: {search}; "
+                      f"{outcome.epochs} epochs, {outcome.seconds:.1f}s)")
+        _mc_line(outcome)
+        if outcome.kept is not None:
+            _kept_outcome(outcome.kept)
+        elif outcome.kept_note:
+            console.print(f"[muted]kept model of the search: none: {outcome.kept_note}[/]")
+    if outcome.model_path:
+        console.print(f"{'kept model' if outcome.model == 'kept' else 'model'} saved to [path]{outcome.model_path}[/]")
+    if outcome.kept is not None and outcome.kept.model_path:
+        console.print(f"kept model saved to [path]{outcome.kept.model_path}[/]")
+    if outcome.kept is not None and not outcome.model_path and not outcome.kept.model_path:
+        console.print("[muted]save one with --output FILE (the refit) or --kept-output FILE (the kept model)[/]")
+
+
+def _mc_line(outcome: TrainOutcome) -> None:
     if outcome.mc_passes:
         console.print(f"MC dropout ({outcome.mc_passes} passes): test {outcome.metric} of the mean prediction "
                       f"{outcome.mc_mean:.4f}; spread of single passes ±{outcome.mc_std:.4f}")
-    if outcome.model_path:
-        console.print(f"model saved to [path]{outcome.model_path}[/]")
+
+
+def _kept_outcome(kept: TrainOutcome) -> None:
+    """The model a search trial trained and kept: its test score, and its validation score again."""
+    metric = kept.metric
+    search = "—" if kept.search_score is None else f"{kept.search_score:.4f}"
+    val = "—" if kept.val_score is None else f"{kept.val_score:.4f}"
+    console.print(f"kept from the search (trial #{kept.trial}, epoch {kept.epochs}, trained on train only): "
+                  f"test {metric}: [value]{kept.test_score:.4f}[/]   (validation {metric}: {val}; "
+                  f"in the search: {search})")
+    _mc_line(kept)
+    if (not kept.mc_passes and kept.val_score is not None and kept.search_score is not None
+            and abs(kept.val_score - kept.search_score) > 1e-6 * max(1.0, abs(kept.search_score))):
+        console.print("[warn]its validation score is not the search's: the data or its preprocessing "
+                      "changed since the search[/]")
 
 
 def lr_find_outcome(outcome: LRFindOutcome) -> None:
@@ -132,36 +165,15 @@ def lr_find_outcome(outcome: LRFindOutcome) -> None:
     console.print(f"[muted]{outcome.dataset}[/]")
     shown = {k: v for k, v in outcome.config.items() if k != "learning_rate"}
     console.print(f"model: {outcome.config_source}: " + ", ".join(f"{k}={fmt(v)}" for k, v in shown.items()))
-    _terminal_plot(result)
+    plot = lr_curve_text(result, width=min(console.width, 100) - 2)
+    if plot:
+        console.print(plot, markup=False, highlight=False)
     console.print(lr_rules_table(result))
     low, high = result.bounds()
     console.print(f"Suggested learning rate ({result.rule}): [value]{result.lr:.3g}[/]   "
                   f"search bounds: {low:.3g} to {high:.3g} (log-uniform)")
-    console.print(f"[muted]{result.steps} steps in {result.seconds:.1f}s"
+    console.print(f"[muted]{result.steps} steps on the {'fast' if result.trainer == 'jax' else 'Keras'} trainer "
+                  f"in {result.seconds:.1f}s"
                   f"{'; stopped early: the loss exploded' if result.stopped_early else ''}[/]")
     for text in result.notes:
         console.print(f"[muted]{text}[/]")
-
-
-def _terminal_plot(result: LRFindResult, width: int = 72, height: int = 14) -> None:
-    """Loss vs log10(LR) drawn with characters; the chosen rule's LR marked with '|'."""
-    import math
-
-    xs = [math.log10(x) for x in result.lrs]
-    ys = [y for y in result.losses if math.isfinite(y)]
-    if len(ys) < 2:
-        return
-    x0, x1, y0, y1 = xs[0], xs[-1], min(ys), min(max(ys), 4 * min(ys) if min(ys) > 0 else max(ys))
-    grid = [[" "] * width for _ in range(height)]
-    col = lambda x: min(width - 1, max(0, round((x - x0) / ((x1 - x0) or 1) * (width - 1))))  # noqa: E731
-    mark = col(math.log10(result.lr))
-    for row in grid:
-        row[mark] = "|"
-    for x, y in zip(xs, result.losses):
-        if math.isfinite(y):
-            r = height - 1 - min(height - 1, max(0, round((min(y, y1) - y0) / ((y1 - y0) or 1) * (height - 1))))
-            grid[r][col(x)] = "•"
-    console.print(f"loss (smoothed) {y1:.3g}", markup=False)
-    for row in grid:
-        console.print("  " + "".join(row), markup=False, highlight=False)
-    console.print(f"  {y0:.3g} at bottom; lr 1e{x0:.1f} … 1e{x1:.1f}; | = {result.rule} {result.lr:.3g}", markup=False)

@@ -57,6 +57,17 @@ def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
     return {**attrs, **result.extras}
 
 
+def keep_weights(ctx: SearchContext, number: int, result: TrialResult) -> None:
+    """After a complete trial is recorded: keep its weights in the study if it ranks among the
+    ``search.rerank.top`` best (at least one), and drop those that fell out (``search.weights``)."""
+    if result.state != "COMPLETE":
+        return  # only a complete trial enters the ranking
+    from tunecli.search import weights
+
+    weights.keep(ctx.study, number, result.weights, top=ctx.space.search.rerank.top, epoch=result.best_epoch,
+                 value=result.value, trainer=result.extras.get("trainer"))
+
+
 class SearchEngine(abc.ABC):
     """Runs trials until the requested total is reached, the time is up, or Ctrl-C."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tunecli.config.params import ChoiceParam, FixedParam, FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.runtime import import_keras
-from tunecli.search.engines._base import SearchContext, SearchEngine, result_attrs
+from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, result_attrs
 
 RUNS_DIR = "tunecli-runs"
 PROJECT = "keras-tuner"
@@ -108,6 +108,9 @@ def record(ctx: SearchContext, params: dict[str, Any], result: Any, config: dict
         value=result.value if state == optuna.trial.TrialState.COMPLETE else None,
         state=state, user_attrs=attrs)
     ctx.study.add_trial(trial)
+    if state == optuna.trial.TrialState.COMPLETE:  # its number: the latest trial recorded for this Keras Tuner trial
+        number = max(t.number for t in ctx.study.get_trials(deepcopy=False) if t.user_attrs.get("kt_trial_id") == trial_id)
+        keep_weights(ctx, number, result)
 
 
 def _recorded(ctx: SearchContext, trial_id: str) -> float | None:

@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from tunecli import interrupt
 from tunecli.config.params import FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.search import coordination
-from tunecli.search.engines._base import SearchContext, SearchEngine, result_attrs
+from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, result_attrs
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -66,6 +66,7 @@ class OptunaEngine(SearchEngine):
             trial.set_user_attr(key, value)
         state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
         ctx.study.tell(trial, result.value if state == TrialState.COMPLETE else None, state=state)
+        keep_weights(ctx, trial.number, result)
         ctx.progress.end_trial(trial.number, result, ctx.study)
         return True
 

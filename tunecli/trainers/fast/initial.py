@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tunecli.config.catalogue import initializer_for
+from tunecli.config.catalogue import CYCLED_MOMENTUM, cycled_momentum, initializer_for
 from tunecli.trainers.fast.structure import Structure, layout
 
 TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated at +-2
@@ -73,6 +73,9 @@ def hyper(p: dict[str, Any], st: Structure, steps: int, max_epochs: int) -> dict
         "rate_decay": p["decay_rate"], "factor": p["piecewise_factor"], "div": p["cycle_div"],
         "epochs": max(1, max_epochs), "decay_steps": max(1, steps * max_epochs), "cosine_alpha": p["cosine_alpha"],
     }
+    # 1cycle's momentum term: the bounds, or both the fixed value (no cycling; inputs, so no new program)
+    fixed = p[CYCLED_MOMENTUM.get(p["optimizer"], "momentum")]
+    values["cycle_low"], values["cycle_high"] = cycled_momentum(p) or (fixed, fixed)
     hp: dict[str, Any] = {k: np.float32(v) for k, v in values.items()}
     hp["boundaries"] = np.asarray(bounds, np.float32)
     return hp

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunecli import interrupt
-from tunecli.trainers.contract import EpochHook, Fitted
+from tunecli.trainers.contract import EpochHook, Fitted, FlatWeights
 from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta
 from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
@@ -189,6 +189,11 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     plateau = Plateau(p, objective) if p["schedule"] == "performance" else None
     stopper = EarlyStop(training, objective)
     pruned, diverged, first = False, None, None
+    # The weights the trial's score is of (what Keras' restore_best_weights restores, or the last epoch's):
+    # references to the device arrays of that epoch's state (a step makes new arrays, so they stay as they were).
+    restore_best = training.early_stopping.restore_best_weights
+    kept: tuple[Any, Any] | None = None
+    kept_value: float | None = None
     fit_start = time.perf_counter()
     idx = run.epoch_order()
     run.compile(idx)
@@ -199,13 +204,16 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
             logs = run.epoch(idx)
             for k in history:
                 history[k].append(logs[k])
+            value = logs.get(objective.metric)
+            if restore_best and value is not None and math.isfinite(value) and (
+                    kept_value is None or objective.better(value, kept_value)):  # the first best, as trial scores it
+                kept, kept_value = (run.state["theta"], run.state["bn"]), value
             first = time.perf_counter() - fit_start if first is None else first
             if interrupt.requested():
                 break
             if not math.isfinite(logs["loss"]):
                 diverged = f"loss became {logs['loss']} at epoch {epoch + 1}"
                 break
-            value = logs.get(objective.metric)
             if value is not None and on_epoch is not None and on_epoch(epoch + 1, value, logs):
                 pruned = True
                 break
@@ -213,7 +221,14 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
                 run.hp["lr_scale"] = jnp.float32(plateau.scale(logs))
             if stopper.stop(logs, epoch):
                 break
-    return Fitted(history, pruned, diverged, first, time.perf_counter() - fit_start, trainer="jax")
+    if not restore_best:
+        kept = (run.state["theta"], run.state["bn"])
+    weights = None
+    if kept is not None:
+        _, widths = structure_of(p, dataset, int(p["batch_size"]))
+        weights = FlatWeights(np.asarray(kept[0]), tuple((np.asarray(m), np.asarray(v)) for m, v in kept[1]),
+                              layout(run.st), [run.st.n_features, *widths, run.st.n_out], run.st.batch_norm)
+    return Fitted(history, pruned, diverged, first, time.perf_counter() - fit_start, trainer="jax", weights=weights)
 
 
 @cache

@@ -132,12 +132,29 @@ def learning_rate(st: Structure, hp: dict, step: Any) -> Any:
     return lr
 
 
+def momentum_term(st: Structure, hp: dict, step: Any, fixed: Any) -> Any:
+    """The momentum (SGD) or ``beta_1`` (Adam family) at optimizer step ``step`` (0-based): ``fixed``, or
+    under 1cycle ``hp["cycle_high"]`` down to ``hp["cycle_low"]`` over the first 45 % of the run, back up
+    over the next 45 %, then high, as ``tunecli.trainers.keras.optimizers.one_cycle_momentum``. Without
+    cycling both bounds are ``fixed`` (``initial.hyper``): the value is exactly ``fixed``."""
+    import jax.numpy as jnp
+
+    if st.schedule != "one_cycle":
+        return fixed
+    t = jnp.clip(step / hp["steps_per_epoch"] / hp["epochs"], 0.0, 1.0)
+    low, high = hp["cycle_low"], hp["cycle_high"]
+    down = high - (high - low) * t / 0.45
+    up = low + (high - low) * (t - 0.45) / 0.45
+    return jnp.where(t < 0.45, down, jnp.where(t < 0.9, up, high))
+
+
 def update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: Any, u_prod: Any) -> tuple:
-    """Keras' update rule on the flat parameter vector; ``t`` counts steps from 1."""
+    """Keras' update rule on the flat parameter vector; ``t`` counts steps from 1. Under 1cycle the momentum
+    term is that of step ``t - 1`` (``momentum_term``) wherever Keras reads it, its bias corrections too."""
     import jax
     import jax.numpy as jnp
 
-    eps, b1, b2 = 1e-7, hp["beta_1"], hp["beta_2"]
+    eps, b2 = 1e-7, hp["beta_2"]
     if st.clip == "norm":  # per variable, as Keras' clipnorm
         n_vars = len(layout(st))
         norms = jnp.sqrt(jax.ops.segment_sum(g * g, hp["var_id"], num_segments=n_vars))
@@ -149,8 +166,9 @@ def update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: An
     if name == "sgd":
         return p - lr * g, slots
     if name in ("momentum", "nesterov"):
-        m = hp["momentum"] * slots[0] - lr * g
-        step = hp["momentum"] * m - lr * g if name == "nesterov" else m
+        mu = momentum_term(st, hp, t - 1.0, hp["momentum"])
+        m = mu * slots[0] - lr * g
+        step = mu * m - lr * g if name == "nesterov" else m
         return p + step, (m,)
     if name == "adagrad":
         acc = slots[0] + g * g
@@ -158,6 +176,7 @@ def update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: An
     if name == "rmsprop":
         v = hp["rho"] * slots[0] + (1 - hp["rho"]) * g * g
         return p - lr * g / jnp.sqrt(v + eps), (v,)
+    b1 = momentum_term(st, hp, t - 1.0, hp["beta_1"])
     m = slots[0] + (g - slots[0]) * (1 - b1)
     if name == "adamax":
         u = jnp.maximum(b2 * slots[1], jnp.abs(g))
@@ -198,7 +217,7 @@ def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, r
     (total, (score, bn)), grad = jax.value_and_grad(objective, has_aux=True)(state["theta"])
     t = state["t"] + 1.0
     lr = learning_rate(st, hp, state["t"])
-    u_prod = state["u_prod"] * hp["beta_1"] * (1.0 - 0.5 * 0.96**t)
+    u_prod = state["u_prod"] * momentum_term(st, hp, state["t"], hp["beta_1"]) * (1.0 - 0.5 * 0.96**t)
     theta, slots = update(st, hp, state["theta"], grad, state["slots"], t, lr, u_prod)
     if st.max_norm:
         theta = _max_norm(st, theta, hp["max_norm"])

@@ -129,7 +129,17 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     spe = steps if training.steps_per_execution == "epoch" else min(steps, int(training.steps_per_execution))
     model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=training.max_epochs,
                            steps_per_execution=spe, seed=seed, free_memory=True)
-    watch = _Watch(objective.metric, on_epoch)
+    # The weights the trial's score is of: the first best epoch's (with restore_best_weights; Keras' own
+    # EarlyStopping only restores them when it stops, and counts min_delta), else the last epoch's.
+    restore_best = training.early_stopping.restore_best_weights
+    best: dict[str, Any] = {"value": None, "weights": None}
+
+    def hook(epoch: int, value: float, logs: dict[str, float]) -> bool:
+        if restore_best and math.isfinite(value) and (best["value"] is None or objective.better(value, best["value"])):
+            best["value"], best["weights"] = value, model.get_weights()
+        return on_epoch is not None and bool(on_epoch(epoch, value, logs))
+
+    watch = _Watch(objective.metric, hook)
     callbacks = [watch, *schedule_callbacks(p, objective.metric, objective.mode)]
     if p["mc_dropout"] and p["dropout"]:  # first: the others see the MC mean's scores
         callbacks.insert(0, MCValidation(validation, dataset.task, p["loss"], training.mc_passes))
@@ -144,8 +154,9 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
                             validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
+    weights = best["weights"] if restore_best else model.get_weights()
     return Fitted(hist, watch.pruned, watch.diverged, first, time.perf_counter() - fit_start,
-                  trainer="keras", model=model if keep_model else None)
+                  trainer="keras", model=model if keep_model else None, weights=weights)
 
 
 def portable(model: Any, p: dict[str, Any], task: str) -> Any:

@@ -1,0 +1,43 @@
+"""Inside a search, the range test of a structure runs once and is reused by every later trial."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from tunecli.config.catalogue import with_defaults
+from tunecli.config.objective import resolve_objective
+from tunecli.config.params import LrFinderParam
+from tunecli.config.space import DataSpec, Training
+from tunecli.data import load_data
+from tunecli.search.context import StudyLRCache
+from tunecli.trial import range_test_key, run_trial
+
+
+@pytest.fixture(scope="module")
+def iris():  # noqa: ANN201
+    return load_data(DataSpec(source="iris"))
+
+
+def test_a_structure_is_tested_once_and_reused(iris) -> None:  # noqa: ANN001
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    cache = StudyLRCache(optuna.create_study())
+    objective = resolve_objective("auto", iris.task)
+    spec = LrFinderParam(steps=30, min_lr=1e-4, max_lr=1.0)
+    base = {"n_hidden": 1, "n_neurons": 8, "learning_rate": spec}
+    first = run_trial({**base, "dropout": 0.1}, iris, Training(max_epochs=1), objective, seed=0, lr_cache=cache)
+    again = run_trial({**base, "dropout": 0.3}, iris, Training(max_epochs=1), objective, seed=1, lr_cache=cache)
+    other = run_trial({**base, "n_neurons": 9}, iris, Training(max_epochs=1), objective, seed=2, lr_cache=cache)
+    assert first.extras["lr_from_cache"] is False and first.extras["lr_finder_seconds"] > 0
+    assert again.extras["lr_from_cache"] is True and again.extras["lr_found"] == first.extras["lr_found"]
+    assert other.extras["lr_from_cache"] is False  # another width: another structure
+    assert len(cache) == 2
+
+
+def test_the_key_ignores_continuous_values_but_not_the_structure(iris) -> None:  # noqa: ANN001
+    spec = LrFinderParam()
+    key = range_test_key(with_defaults({"learning_rate": spec, "dropout": 0.1, "momentum": 0.8}), iris)
+    assert key == range_test_key(with_defaults({"learning_rate": spec, "dropout": 0.4, "momentum": 0.95}), iris)
+    for change in ({"dropout": 0.0}, {"optimizer": "nadam"}, {"batch_size": 64}, {"activation": "elu"},
+                   {"n_hidden": 3}, {"learning_rate": LrFinderParam(steps=50)}):
+        assert key != range_test_key(with_defaults({"learning_rate": spec, "dropout": 0.1, **change}), iris), change
