@@ -56,7 +56,7 @@ def run_one(name: str, seed: int, variant: str, budget: float, cache: str) -> di
         if proc.returncode != 0:
             return {"data": name, "seed": seed, "variant": variant, "error": proc.stderr[-500:]}
         summary = json.loads(proc.stdout)
-        best = yaml.safe_load(Path(summary["best_config_file"]).read_text())
+        best = yaml.safe_load((Path(folder) / summary["best_config_file"]).read_text())
     counted = [t for t in summary["trials"] if t["state"] in ("COMPLETE", "PRUNED", "FAIL")]
     return {"data": name, "seed": seed, "variant": variant, "budget": budget, "trials": len(counted),
             "search_seconds": summary["seconds"], "seconds_per_trial": summary["seconds"] / max(1, len(counted)),

@@ -144,3 +144,15 @@ def test_diagnose_overfitting_and_plateau() -> None:
                                                         "val_loss": [1, .5, .6, .7, .8, .9, 1.0, 1.1]}}
     assert diagnose(row, 20) == ["OVF", "FLAT"] or diagnose(row, 20) == ["OVF"]
     assert diagnose({"state": "FAIL", "reason": "loss became nan at epoch 1"}, 20) == ["NaN"]
+
+
+def test_an_lr_finder_trial_exports_the_learning_rate_it_used() -> None:
+    from tunecli.config.space import validate_space
+    from tunecli.studies.results import fixed_space
+
+    row = {"number": 2, "value": 0.9, "best_epoch": 4, "lr_used": 0.0123,
+           "params": {"n_hidden": 2, "lr_multiplier": 1.5, "batch_size": 32}}
+    raw = {"data": {"source": "iris"}, "space": {"learning_rate": {"lr_finder": {"rule": "valley"}}}}
+    out = fixed_space(raw, row, "s", "val_accuracy")
+    assert out["space"] == {"n_hidden": 2, "batch_size": 32, "learning_rate": 0.0123}
+    assert validate_space(out).space["learning_rate"].value == 0.0123   # train can run it

@@ -113,7 +113,9 @@ def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective:
     """
     out = copy.deepcopy(raw)
     out["study"] = f"{study}-best"
-    out["space"] = {k: _plain(v) for k, v in row["params"].items()}
+    out["space"] = {k: _plain(v) for k, v in row["params"].items() if k != "lr_multiplier"}
+    if row.get("lr_used"):  # an LR finder search: the learning rate the trial trained with, fixed
+        out["space"]["learning_rate"] = float(row["lr_used"])
     best_epoch = row.get("best_epoch") or row.get("epochs")
     if best_epoch:
         out.setdefault("training", {})["refit_epochs"] = int(best_epoch)
