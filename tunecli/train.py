@@ -12,14 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunecli.config.params import FixedParam
-from tunecli.errors import SpaceError, TuneCliError, shorten, show
+from tunecli.errors import RunError, SpaceError, TuneCliError, shorten, show
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
-
-
-#: Monte Carlo passes when the model uses MC dropout and ``--mc-dropout`` does not say how many.
-MC_PASSES = 10
 
 
 @dataclass
@@ -109,7 +105,7 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         raise TuneCliError("--output and --kept-output name the same file", field="--kept-output")
     from tunecli.trainers.keras.model import uses_mc_dropout
 
-    passes = mc_dropout or (MC_PASSES if uses_mc_dropout(params) else 0)
+    passes = mc_dropout or (space.training.mc_passes if uses_mc_dropout(params) else 0)
     kept: TrainOutcome | None = None
     kept_model, note = None, None
     try:  # before the refit: a missing kept model is told at once
@@ -170,6 +166,7 @@ def _kept(space: SearchSpace, storage_url: str | None, params: dict[str, Any], d
         raise TuneCliError(f"names no search trial (origin: study, trial), so there is no kept model; {rerun}",
                            source=space.path, field="origin")
     from tunecli.search.weights import kept, kept_numbers
+    from tunecli.studies.results import trained_config
     from tunecli.studies.storage import describe, load_study
 
     study = load_study(study_name, storage_url)
@@ -184,7 +181,8 @@ def _kept(space: SearchSpace, storage_url: str | None, params: dict[str, Any], d
         raise TuneCliError(f"the weights of {where} were not kept: {why}; {rerun}", source=describe(storage_url),
                            field="origin")
     trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
-    config = dict((trial.user_attrs.get("config") or trial.params) if trial is not None else {})
+    config = trained_config(dict(trial.user_attrs.get("config") or trial.params),
+                            trial.user_attrs.get("lr_used")) if trial is not None else {}
     differ = [k for k in dict.fromkeys([*params, *config]) if params.get(k) != config.get(k)]
     if differ:
         k = differ[0]
@@ -247,7 +245,7 @@ def _fit(params: dict[str, Any], dataset: Any, space: SearchSpace, n_epochs: int
         callbacks.append(ReplayDrops(space.training.refit_lr_drops, p["plateau_factor"]))
     history = model.fit(x, y, batch_size=batch, epochs=n_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     if not all(math.isfinite(v) for v in history.history["loss"]):
-        raise TuneCliError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
+        raise RunError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
     return model
 
 

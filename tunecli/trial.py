@@ -68,19 +68,18 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     start = time.perf_counter()
     p = with_defaults(params)
     extras: dict[str, Any] = {}
-    if isinstance(p["learning_rate"], LrFinderParam):
-        try:
-            p["learning_rate"], extras = _find_lr(p, dataset, seed, training.trainer, lr_cache)
-        except NoDescent as exc:
-            return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
     kwargs = {"on_epoch": on_epoch, "seed": seed, "x": x, "y": y, "validation": validation}
     try:
+        if isinstance(p["learning_rate"], LrFinderParam):  # a bad configuration fails here as in training
+            p["learning_rate"], extras = _find_lr(p, dataset, seed, training.trainer, lr_cache)
         if fast.supported(p, training, keep_model) is None:
             fitted = fast.fit(p, dataset, training, objective, **kwargs)
         else:
             from tunecli.trainers.keras.fit import fit as keras_fit
 
             fitted = keras_fit(p, dataset, training, objective, keep_model=keep_model, **kwargs)
+    except NoDescent as exc:
+        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
     except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
         return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
     except Exception as exc:  # TensorFlow's ResourceExhaustedError is no RuntimeError

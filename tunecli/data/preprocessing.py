@@ -245,7 +245,7 @@ def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """One 0/1 column per value, in sorted order, named as ``pd.get_dummies`` names them; a missing cell is all 0."""
     import pandas as pd
 
-    codes, values = pd.factorize(column.astype(str), sort=True)  # a missing cell: code -1
+    codes, values = pd.factorize(column.map(str, na_action="ignore"), sort=True)  # a missing cell: code -1
     block = np.zeros((len(codes), len(values)))
     rows = np.flatnonzero(codes >= 0)
     block[rows, codes[rows]] = 1.0

@@ -150,4 +150,5 @@ assert tuple(_RULES) == RULES, "every rule of the catalogue has one function her
 def suggest(lrs: list[float], losses: list[float]) -> dict[str, float]:
     """Every rule's suggestion on a smoothed curve (raises NoDescent when there is none)."""
     lr, loss = usable(lrs, losses)
-    return {name: rule(lr, loss) for name, rule in _RULES.items() if math.isfinite(rule(lr, loss))}
+    picked = {name: rule(lr, loss) for name, rule in _RULES.items()}
+    return {name: value for name, value in picked.items() if math.isfinite(value)}

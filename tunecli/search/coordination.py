@@ -34,12 +34,21 @@ OWNER = "worker"                 # user attribute: the process running the trial
 COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment (the default when unset or not a number)."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def heartbeat_seconds() -> float:
-    return float(os.environ.get("TUNECLI_HEARTBEAT_SECONDS", "5"))
+    return _seconds("TUNECLI_HEARTBEAT_SECONDS", 5.0)
 
 
 def grace_seconds() -> float:
-    return float(os.environ.get("TUNECLI_HEARTBEAT_GRACE", "60"))
+    return _seconds("TUNECLI_HEARTBEAT_GRACE", 60.0)
 
 
 def counts(trial: optuna.trial.FrozenTrial) -> bool:

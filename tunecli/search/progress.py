@@ -1,7 +1,7 @@
 """What a search reports while it runs, and a silent default.
 
 The search core never draws anything itself: the caller hands it a factory of progress displays
-(the CLI gives ``tunecli.ui.SearchProgress``); worker processes build their own from the same factory.
+(the CLI gives ``tunecli.ui.progress.SearchProgress``); worker processes build their own from the same factory.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Progress(Protocol):
     def error(message: str) -> None: ...
 
 
-#: ``factory(total, done, metric, max_epochs, quiet=..., live=...)`` -> a ``Progress``.
+#: ``factory(total, done, metric, max_epochs, quiet=..., live=..., timeout=...)`` -> a ``Progress``.
 ProgressFactory = Callable[..., Progress]
 
 

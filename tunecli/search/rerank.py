@@ -12,12 +12,11 @@ until the top ``top`` configurations all have their runs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tunecli import interrupt
-from tunecli.studies.results import REPEATS, mean, repeats_of
+from tunecli.studies.results import REPEATS, repeats_of, trained_config
 
 if TYPE_CHECKING:
     import optuna
@@ -29,14 +28,10 @@ SEED_STRIDE = 100_003
 
 
 def _top(study: optuna.Study, top: int) -> list[optuna.trial.FrozenTrial]:
-    from optuna.trial import TrialState
+    from tunecli.search.weights import ranking
 
-    attrs = study.user_attrs
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
-    scored = [(mean(repeats_of(attrs, t)), t) for t in done]
-    ranked = sorted(((s, t) for s, t in scored if math.isfinite(s)), key=lambda st: (sign * st[0], st[1].number))
-    return [t for _, t in ranked[:top]]
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    return [trials[n] for n in ranking(study)[:top]]
 
 
 def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
@@ -53,11 +48,12 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
         return 0
     ran = 0
     while True:
-        pending = [t for t in _top(study, top) if len(repeats_of(study.user_attrs, t)) < seeds]
+        attrs = study.user_attrs
+        pending = [t for t in _top(study, top) if len(repeats_of(attrs, t)) < seeds]
         if not pending:
             return ran
         for trial in pending:
-            repeats = repeats_of(study.user_attrs, trial)
+            repeats = repeats_of(attrs, trial)
             while len(repeats) < seeds:
                 interrupt.check()
                 seed = None if base_seed is None else base_seed + trial.number + SEED_STRIDE * len(repeats)
@@ -69,7 +65,4 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
 
 def _config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """The configuration a trial trained (an LR found by the range test is used as it was)."""
-    config = dict(trial.user_attrs.get("config") or trial.params)
-    if trial.user_attrs.get("lr_used"):
-        config["learning_rate"] = trial.user_attrs["lr_used"]
-    return config
+    return trained_config(dict(trial.user_attrs.get("config") or trial.params), trial.user_attrs.get("lr_used"))

@@ -65,7 +65,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         storage_url: None for the embedded default file, else any Optuna storage URL or a ``.journal`` path.
         quiet: progress goes to stderr (``--json``).
         best_out: where to write the best configuration (default ``<study>-best.yaml``).
-        progress: makes the progress display of each process (``tunecli.ui.SearchProgress`` in the CLI).
+        progress: makes the progress display of each process (``tunecli.ui.progress.SearchProgress`` in the CLI).
     """
     from tunecli import interrupt
     from tunecli.data import load_data
@@ -89,7 +89,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
             interrupted = run_pool(space, storage_url, study, quiet=quiet, progress=progress)
         else:
             interrupted = _run_here(space, dataset, objective, study, progress(
-                space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet))
+                space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
+                timeout=space.search.timeout))
         reranked = 0 if interrupted else _rerank(space, dataset, objective, study)
         interrupted = interrupted or reranked is None
     except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder

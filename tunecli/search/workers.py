@@ -2,8 +2,8 @@
 
 A slot runs one worker process at a time; the worker stops after ``training.recycle_after``
 trials and the slot starts a fresh one, so memory and Keras' per-model overhead cannot
-creep up over a long search. ``search.workers`` slots share the study. The parent process
-never imports Keras: it only starts, watches and restarts workers.
+creep up over a long search. ``search.workers`` slots share the study. While trials run the parent
+process only starts, watches and restarts workers (re-ranking, after them, trains in the parent).
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def _lr_finder(fig: Any, report: StudyReport) -> bool:
     return True
 
 
-def lr_curve_png(result: Any, path: str | Path) -> Path:  # result: lr_finder.LRFindResult
+def lr_curve_png(result: Any, path: str | Path) -> Path:  # result: lrfinder.rules.LRFindResult
     """The LR range test curve (log x axis) with every suggestion marked."""
     path = Path(path)
     plt = _pyplot()

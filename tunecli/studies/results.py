@@ -32,6 +32,15 @@ def repeats_of(study_attrs: dict[str, Any], trial: optuna.trial.FrozenTrial) -> 
     return list(study_attrs.get(f"{REPEATS}.{trial.number}") or [trial.value])
 
 
+def trained_config(config: dict[str, Any], lr_used: float | None) -> dict[str, Any]:
+    """The configuration a trial trained, every value fixed: an LR found by the range test replaces the
+    ``lr_finder`` learning rate (and its multiplier)."""
+    out = {k: v for k, v in config.items() if k != "lr_multiplier"}
+    if lr_used:
+        out["learning_rate"] = float(lr_used)
+    return out
+
+
 def mean(runs: list[float | None]) -> float:
     """The mean of the finite runs (NaN when there is none)."""
     finite = [v for v in runs if v is not None and math.isfinite(v)]
@@ -113,9 +122,7 @@ def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective:
     """
     out = copy.deepcopy(raw)
     out["study"] = f"{study}-best"
-    out["space"] = {k: _plain(v) for k, v in row["params"].items() if k != "lr_multiplier"}
-    if row.get("lr_used"):  # an LR finder search: the learning rate the trial trained with, fixed
-        out["space"]["learning_rate"] = float(row["lr_used"])
+    out["space"] = {k: _plain(v) for k, v in trained_config(row["params"], row.get("lr_used")).items()}
     best_epoch = row.get("best_epoch") or row.get("epochs")
     if best_epoch:
         out.setdefault("training", {})["refit_epochs"] = int(best_epoch)
