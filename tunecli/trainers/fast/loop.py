@@ -79,6 +79,7 @@ class _Run:
         batch = min(int(p["batch_size"]), len(x))
         self.steps = max(1, math.ceil(len(x) / batch))
         self.st, widths = structure_of(p, dataset, int(p["batch_size"]))
+        self.widths = widths  # the real (unpadded) hidden widths
         check_memory(self.st, len(validation[0]))
         self.rng = np.random.default_rng(seed)
         self.xd, self.yd = _TRAIN.get(x, y, self.classification)
@@ -225,9 +226,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         kept = (run.state["theta"], run.state["bn"])
     weights = None
     if kept is not None:
-        _, widths = structure_of(p, dataset, int(p["batch_size"]))
         weights = FlatWeights(np.asarray(kept[0]), tuple((np.asarray(m), np.asarray(v)) for m, v in kept[1]),
-                              layout(run.st), [run.st.n_features, *widths, run.st.n_out], run.st.batch_norm)
+                              layout(run.st), [run.st.n_features, *run.widths, run.st.n_out], run.st.batch_norm)
     return Fitted(history, pruned, diverged, first, time.perf_counter() - fit_start, trainer="jax", weights=weights)
 
 
