@@ -10,6 +10,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tunecli.data.pretrained import BaseNetwork
+
 SHOWN_LEFT_OUT = 8  # describe() names this many left-out columns, then counts the rest
 
 
@@ -41,6 +43,11 @@ class Dataset:
     feature_names: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out
+    #: Hidden layers the trials start from (``transfer`` / ``pretrain``); None: every trial starts afresh.
+    base: BaseNetwork | None = None
+    #: Source rows outside the three splits (left out by ``data.classes`` / ``data.train_rows``), preprocessed
+    #: like the rest, labels dropped: unlabeled rows an autoencoder may pretrain on. None when there are none.
+    x_rest: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
