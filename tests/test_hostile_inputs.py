@@ -21,6 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.data.keras_files import keras_bytes
 from tunecli.cli import app
 
 runner = CliRunner()
@@ -308,7 +309,46 @@ TRAIN_CASES = [
     pytest.param(Case(("train", "best.yaml"), {"best.yaml": None}, ("best.yaml", "not a file")), id="train-directory"),
 ]
 
-CASES = YAML_CASES + data_params() + STORAGE_CASES + TRAIN_CASES
+
+def reuse_param(name: str, content: dict[str, Any], files: dict[str, str | bytes], *expect: str,
+                command: str = "search") -> Any:
+    """A space that reuses layers (``transfer`` / ``pretrain``), refused before the store is opened."""
+    case = Case((command, "space.yaml"), {"space.yaml": dump(content), **files}, ("space.yaml", *expect), store=True)
+    return pytest.param(case, id=f"{command}-{name}")
+
+
+IRIS_BASE = keras_bytes([8, 6], 4, "elu", n_out=3)  # two hidden layers over iris' 4 features
+TRANSFER = {"transfer": {"from": "base.keras"}}
+LABELLED = "a,b,y\n" + rows(lambda i: f"{i % 7}.5,{i % 3},{i % 2}")
+UNLABELED_OTHER_COLUMNS = "a,c\n" + rows(lambda i: f"{i % 5}.5,{i % 4}", 10)
+
+REUSE_CASES = [
+    reuse_param("transfer-missing-model", edit(**TRANSFER), {}, "transfer.from", "base.keras", "no such file"),
+    reuse_param("transfer-text-file-named-keras", edit(**TRANSFER), {"base.keras": "not a model at all\n"},
+                "transfer.from", "base.keras", "not a Keras model"),
+    reuse_param("transfer-fewer-layers-than-reuse", edit(**TRANSFER, **{"space.reuse_layers": {"int": [1, 3]}}),
+                {"base.keras": IRIS_BASE}, "space.reuse_layers", "up to 3", "2 hidden layers"),
+    reuse_param("transfer-input-width", edit(**TRANSFER), {"base.keras": keras_bytes([8], 10)}, "transfer.from",
+                "10 inputs", "iris", "4 features"),
+    reuse_param("transfer-tuned-activation", edit(**TRANSFER, **{"space.activation": {"choice": ["relu", "elu"]}}),
+                {"base.keras": IRIS_BASE}, "space.activation", "fix it to elu"),
+    reuse_param("pretrain-unlabeled-other-columns",
+                edit(data={"source": "reuse-labelled.csv", "target": "y"}, pretrain={"unlabeled": "other.csv"}),
+                {"reuse-labelled.csv": LABELLED, "other.csv": UNLABELED_OTHER_COLUMNS}, "pretrain.unlabeled",
+                "other.csv", "missing b", "extra c"),
+    reuse_param("pretrain-rest-without-rows-left-out", edit(pretrain={"unlabeled": "rest"}), {}, "pretrain.unlabeled",
+                "data.train_rows"),
+    reuse_param("reuse-layers-without-transfer", edit(**{"space.reuse_layers": 1}), {}, "space.reuse_layers",
+                "transfer:", "pretrain:"),
+    reuse_param("freeze-epochs-without-transfer", edit(**{"space.freeze_epochs": 2}), {}, "space.freeze_epochs",
+                "transfer:", command="lr-find"),
+    reuse_param("transfer-and-pretrain", edit(**TRANSFER, pretrain={}), {"base.keras": IRIS_BASE}, "pretrain",
+                "together"),
+    pytest.param(Case(("search", "space.yaml"), {"space.yaml": dump(edit(**{"data.classes": [0, 7]}))},
+                      ("iris", "data.classes", "target 7", "0, 1, 2"), store=True), id="search-data-classes-unknown"),
+]
+
+CASES = YAML_CASES + data_params() + STORAGE_CASES + TRAIN_CASES + REUSE_CASES
 
 
 # ------------------------------------------------------------------ fixtures

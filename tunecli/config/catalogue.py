@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
     "cycle_div": 10.0,          # one_cycle: starts and ends at lr / cycle_div
     "cycle_momentum": [0.85, 0.95],  # one_cycle: momentum / beta_1 [low, high], cycled against the LR; false: off
     "cosine_alpha": 0.0,        # cosine: final lr = lr0 * cosine_alpha
+    # reusing pretrained layers (a `transfer:` or `pretrain:` section gives them)
+    "reuse_layers": None,       # hidden layers copied from the base, input side first (None: all of them)
+    "freeze_epochs": 0,         # epochs with the reused layers frozen, before they are unfrozen
+    "fine_tune_lr_factor": 1.0,  # the learning rate is multiplied by this once the reused layers are unfrozen
 }
 
 #: Names whose values must come from a fixed list.
@@ -83,7 +87,19 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 #: Parameters that must be whole numbers >= 1, with an upper bound refused before allocating.
-POSITIVE_INTS: dict[str, int] = {"n_hidden": 64, "batch_size": 65_536, "n_neurons": 16_384}
+POSITIVE_INTS: dict[str, int] = {"n_hidden": 64, "batch_size": 65_536, "n_neurons": 16_384, "reuse_layers": 64}
+
+#: Parameters that must be whole numbers >= 0, with an upper bound.
+COUNTS: dict[str, int] = {"freeze_epochs": 100_000}
+
+#: Parameters that must be numbers > 0.
+POSITIVE_NUMBERS = ("fine_tune_lr_factor",)
+
+#: Parameters that only mean something when the hidden layers start from a base network (``transfer`` / ``pretrain``).
+REUSE_PARAMS = ("reuse_layers", "freeze_epochs", "fine_tune_lr_factor")
+
+#: Activation names that build the same layer (Keras saves ``swish`` as ``silu``).
+ACTIVATION_ALIASES = {"swish": "silu"}
 
 #: Parameters that are fractions in [0, 1).
 FRACTIONS = ("dropout",)
@@ -130,6 +146,14 @@ def cycled_momentum(params: dict[str, Any]) -> tuple[float, float] | None:
 def batch_norm_mode(value: Any) -> str:
     """``none`` | ``before`` | ``after`` (the activation); a YAML ``true`` means before, ``false`` none."""
     return {True: "before", False: "none", None: "none"}.get(value, value)
+
+
+def same_activation(a: Any, b: Any) -> bool:
+    """True when two activation names build the same layer (``swish`` is ``silu``)."""
+    def canonical(name: Any) -> Any:
+        return ACTIVATION_ALIASES.get(name, name) if isinstance(name, str) else name
+
+    return canonical(a) == canonical(b)
 
 
 def initializer_for(activation: str, initializer: str) -> str:

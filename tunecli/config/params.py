@@ -232,12 +232,11 @@ def _check_value(name: str, value: Any) -> None:
             return
         if value not in allowed:
             raise ValueError(f"unknown {name} {show(value)}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
-    elif name in catalogue.POSITIVE_INTS:
-        items = value if (name == "n_neurons" and isinstance(value, list)) else [value]
-        bound = catalogue.POSITIVE_INTS[name]
-        for item in items:
-            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= bound:
-                raise ValueError(f"{name} must be a whole number from 1 to {bound}, got {show(item)}")
+    elif name in catalogue.POSITIVE_INTS or name in catalogue.COUNTS:
+        _check_whole_numbers(name, value)
+    elif name in catalogue.POSITIVE_NUMBERS:
+        if not _is_number(value) or value <= 0:
+            raise ValueError(f"{name} must be a number > 0, got {show(value)}")
     elif name in catalogue.FRACTIONS:
         if not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"{name} must be a number in [0, 1), got {show(value)}")
@@ -248,6 +247,17 @@ def _check_value(name: str, value: Any) -> None:
         _check_cycle_momentum(value)
     else:
         _check_type(name, value, catalogue.DEFAULTS[name])
+
+
+def _check_whole_numbers(name: str, value: Any) -> None:
+    """Whole numbers within bounds: ``n_neurons`` may be a list of them, ``reuse_layers`` null (all the base's)."""
+    if name == "reuse_layers" and value is None:
+        return
+    items = value if (name == "n_neurons" and isinstance(value, list)) else [value]
+    low, high = (1, catalogue.POSITIVE_INTS[name]) if name in catalogue.POSITIVE_INTS else (0, catalogue.COUNTS[name])
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
+            raise ValueError(f"{name} must be a whole number from {low} to {high}, got {show(item)}")
 
 
 def _check_cycle_momentum(value: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from tunecli.config.catalogue import ACTIVATIONS, POSITIVE_INTS, REUSE_PARAMS
 from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
 from tunecli.config.yaml_file import read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
@@ -36,12 +37,48 @@ class DataSpec(_Strict):
     target_scale: float = Field(1.0, gt=0)
     drop: list[str] = []   # columns to leave out (the command line's --drop adds to them)
     keep: list[str] = []   # columns to keep even where they look like an identifier or free text
+    classes: list[int | float | str] | None = Field(None, min_length=2, max_length=10_000)  # keep only these targets
+    train_rows: int | None = Field(None, ge=1, le=10**9)  # at most this many training rows (the rest: unlabeled)
 
     @model_validator(mode="after")
     def _fractions(self) -> DataSpec:
         if self.validation + self.test >= 0.9:
             raise ValueError(f"validation + test must leave rows to train on, got {self.validation} + {self.test}")
         return self
+
+
+class Transfer(_Strict):
+    """``transfer: {from: PATH}``: trials start from the hidden layers of a saved Keras model."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    source: str = Field(alias="from", min_length=1, max_length=4096)
+
+
+class Pretrain(_Strict):
+    """``pretrain:``: trials start from the encoder of an autoencoder trained first (on unlabeled rows)."""
+
+    kind: Literal["autoencoder"] = "autoencoder"
+    layers: list[int] = Field([128, 64], min_length=1, max_length=POSITIVE_INTS["n_hidden"])  # encoder widths
+    activation: str = "relu"
+    epochs: int = Field(20, ge=1, le=100_000)
+    unlabeled: str | None = Field(None, min_length=1, max_length=4096)  # None: the training rows | "rest" | a path
+
+    @field_validator("layers")
+    @classmethod
+    def _widths(cls, value: list[int]) -> list[int]:
+        bound = POSITIVE_INTS["n_neurons"]
+        for width in value:
+            if not 1 <= width <= bound:
+                raise ValueError(f"encoder widths are whole numbers from 1 to {bound}")
+        return value
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, value: str) -> str:
+        if value not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {show(value)}{did_you_mean(value, ACTIVATIONS)}; "
+                             f"allowed: {', '.join(ACTIVATIONS)}")
+        return value
 
 
 class Rerank(_Strict):
@@ -110,6 +147,8 @@ class SearchSpace(_Strict):
     search: SearchSettings = SearchSettings()
     training: Training = Training()
     space: dict[str, Any] = {}
+    transfer: Transfer | None = None   # start from a saved model's hidden layers
+    pretrain: Pretrain | None = None   # start from an autoencoder's encoder
     origin: dict[str, Any] | None = None  # where an exported configuration came from (study, trial, value)
     path: str | None = None
     raw: dict[str, Any] = {}
@@ -193,7 +232,7 @@ def validate_space(raw: dict[str, Any], *, source: str | None = None) -> SearchS
     """Validate an already loaded mapping (see ``load_space``)."""
     body = {k: v for k, v in raw.items() if k not in ("space", "path", "raw")}
     if "path" in raw or "raw" in raw:
-        raise SpaceError("unknown key; allowed: study, data, objective, search, training, space, origin",
+        raise SpaceError(f"unknown key; allowed: {', '.join(_allowed_keys('', 'SearchSpace'))}",
                          source=source, field="path" if "path" in raw else "raw")
     try:
         space = SearchSpace.model_validate({**body, "path": source, "raw": raw})
@@ -202,7 +241,21 @@ def validate_space(raw: dict[str, Any], *, source: str | None = None) -> SearchS
     except RecursionError:
         raise SpaceError("the file is nested too deeply", source=source) from None
     space.space = _parse_space(raw.get("space", {}), source)
+    _check_reuse(space, source)
     return space
+
+
+def _check_reuse(space: SearchSpace, source: str | None) -> None:
+    """``transfer`` and ``pretrain`` exclude each other; the reuse parameters need one of them."""
+    if space.transfer is not None and space.pretrain is not None:
+        raise SpaceError("cannot be used together with `transfer:`: trials start from a saved model or from an "
+                         "autoencoder's encoder, not both; remove one of the two sections", source=source, field="pretrain")
+    if space.transfer is None and space.pretrain is None:
+        for name in REUSE_PARAMS:
+            if name in space.space:
+                raise SpaceError(f"{name} needs a `transfer:` (a saved model) or `pretrain:` (an autoencoder) section "
+                                 "to reuse layers from; add one, or remove this parameter", source=source,
+                                 field=f"space.{name}")
 
 
 def _parse_space(raw: Any, source: str | None) -> dict[str, ParamSpec]:
@@ -283,9 +336,9 @@ def _allowed_keys(parent: str, title: str) -> list[str]:
         return list(PARAM_KEYS[title]) if not parent else []
     models: dict[str, type[BaseModel]] = {
         "": SearchSpace, "data": DataSpec, "search": SearchSettings, "training": Training,
-        "training.early_stopping": EarlyStopping, "search.rerank": Rerank,
+        "training.early_stopping": EarlyStopping, "search.rerank": Rerank, "transfer": Transfer, "pretrain": Pretrain,
     }
     model = models.get(parent)
     if model is None:
         return []
-    return [k for k in model.model_fields if k not in ("path", "raw")]
+    return [info.alias or k for k, info in model.model_fields.items() if k not in ("path", "raw")]

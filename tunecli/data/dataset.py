@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tunecli.data.pretrained import BaseNetwork
+    from tunecli.data.transform import FeatureTransform
 
 SHOWN_LEFT_OUT = 8  # describe() names this many left-out columns, then counts the rest
 
@@ -25,6 +26,7 @@ class RawData:
     x: np.ndarray | None = None
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out (data.drop, ...)
     task_hint: str | None = None
+    columns: list[str] = field(default_factory=list)  # every feature column of the source, left out or not, in order
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Dataset:
     #: Source rows outside the three splits (left out by ``data.classes`` / ``data.train_rows``), preprocessed
     #: like the rest, labels dropped: unlabeled rows an autoencoder may pretrain on. None when there are none.
     x_rest: np.ndarray | None = None
+    #: How the source's columns became ``x_*`` (kept to preprocess unlabeled rows from another file the same way).
+    _transform: FeatureTransform | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_features(self) -> int:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tunecli.data.dataset import Dataset, RawData
+from tunecli.data.paths import find_file
 from tunecli.data.preprocessing import prepare
 from tunecli.errors import DataError
 
@@ -43,6 +44,7 @@ def load_data(spec: DataSpec, *, base_dir: str | Path | None = None) -> Dataset:
 
     Raises:
         DataError: naming the source and what is wrong.
+        SpaceError: ``data.classes`` names a class no row has, or the task is a regression.
     """
     key = f"{spec.model_dump_json()}|{_file_identity(spec.source, base_dir)}"
     if key not in _CACHE:
@@ -80,13 +82,12 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> Dataset:
 
 
 def _resolve(source: str, base_dir: str | Path | None) -> Path:
-    path = Path(source).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path] + ([Path(base_dir) / path] if base_dir else [])
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    known = ", ".join(BUILTIN + DOWNLOADABLE)
-    raise DataError(f"no such file, and not a built-in data set ({known})", source=source, field="data.source")
+    path = find_file(source, base_dir)
+    if path is None:
+        known = ", ".join(BUILTIN + DOWNLOADABLE)
+        raise DataError(f"no such file, and not a built-in data set ({known})", source=source, field="data.source")
+    return path
+
 
 
 def _sklearn(name: str) -> RawData:
@@ -124,7 +125,7 @@ def _read_file(path: Path, spec: DataSpec) -> RawData:
         kind = f"file type {suffix!r}" if suffix else "file without a suffix"
         raise DataError(f"unsupported {kind}; use .csv, .parquet or .npz (arrays x and y), "
                         "or a folder of x_train.npz / y_train.npz", source=str(path), field="data.source")
-    return _select_table_columns(_read_table(path, suffix), spec, str(path))
+    return _select_table_columns(read_table(path, suffix), spec, str(path))
 
 
 def _select_table_columns(frame: pd.DataFrame, spec: DataSpec, source: str) -> RawData:
@@ -138,12 +139,13 @@ def _select_table_columns(frame: pd.DataFrame, spec: DataSpec, source: str) -> R
     _check_names(frame.columns, spec.keep, "keep", source)
     drop = [c for c in dict.fromkeys(spec.drop) if c != spec.target]
     y = frame[spec.target].to_numpy()
+    columns = [c for c in frame.columns if c != spec.target]
     frame = frame.drop(columns=[spec.target, *drop])
     if frame.shape[1] == 0:
         why = "; data.drop leaves out the others" if drop else ""
         raise DataError(f"no feature columns are left besides the target{why}", source=source,
                         field="data.drop" if drop else "data.target")
-    return RawData(y=y, features=list(frame.columns), frame=frame, dropped=dict.fromkeys(drop, "data.drop"))
+    return RawData(y=y, features=list(frame.columns), frame=frame, dropped=dict.fromkeys(drop, "data.drop"), columns=columns)
 
 
 def _select_array_columns(raw: RawData, spec: DataSpec, source: str) -> RawData:
@@ -158,7 +160,7 @@ def _select_array_columns(raw: RawData, spec: DataSpec, source: str) -> RawData:
     if not keep:
         raise DataError("data.drop leaves no feature columns", source=source, field="data.drop")
     return RawData(y=raw.y, features=[raw.features[i] for i in keep], x=raw.x[:, keep], task_hint=raw.task_hint,
-                   dropped={name: "data.drop" for name in raw.features if name in drop})
+                   dropped={name: "data.drop" for name in raw.features if name in drop}, columns=list(raw.features))
 
 
 def _check_names(columns: pd.Index | list[str], names: list[str], field: str, source: str) -> None:
@@ -174,7 +176,8 @@ def _cols(columns: pd.DataFrame | pd.Index | list[str]) -> str:
     return ", ".join(names[:30]) + (f" … ({len(names)} in all)" if len(names) > 30 else "")
 
 
-def _read_table(path: Path, suffix: str) -> pd.DataFrame:
+def read_table(path: Path, suffix: str) -> pd.DataFrame:
+    """A .csv or .parquet table, columns named as text; one DataError naming the file for anything wrong."""
     import pandas as pd
 
     try:

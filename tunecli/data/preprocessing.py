@@ -1,4 +1,5 @@
-"""Preprocessing: target checks and encoding, choice of feature columns, one-hot text, imputation, standardization.
+"""Preprocessing: the rows kept (``data.classes``), target checks and encoding, splits, choice of feature columns;
+one-hot text, imputation and standardization are in ``transform``.
 
 Which columns are left out on their own (see ``select_columns``; ``data.keep`` forces one in):
 
@@ -7,7 +8,8 @@ Which columns are left out on their own (see ``select_columns``; ``data.keep`` f
   integer column with a different value in every row that also looks like an index;
 - free text: a text column with too many distinct values to one-hot encode.
 
-Every statistic (medians, means, scales) is taken on the training split only.
+Every statistic (medians, means, scales) is taken on the training split only; the encoding and the statistics are
+kept on the ``Dataset`` (``_transform``) so that other rows are preprocessed the same way (``pretrain.unlabeled``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tunecli.data.dataset import Dataset, RawData, describe_left_out
-from tunecli.data.splits import split_indices
+from tunecli.data.splits import cap_train_rows, select_classes, split_indices
+from tunecli.data.transform import FeatureTransform, column_kinds, encode_frame, standardize
 from tunecli.errors import DataError
 
 if TYPE_CHECKING:
@@ -35,22 +38,35 @@ IDENTIFIER = "identifier"
 
 
 def prepare(spec: DataSpec, source: str, raw: RawData, task: str, name: str) -> Dataset:
-    """Check the target, split the rows, choose and encode the features, impute and standardize."""
-    n = len(raw.y)
+    """Keep the rows of ``data.classes``, check the target, split the rows (at most ``data.train_rows`` to train on),
+    choose and encode the features, impute and standardize.
+
+    The source's rows outside the three splits (another class, or training rows past ``data.train_rows``) are
+    preprocessed like the others, their labels dropped: ``x_rest``. Features are chosen and one-hot values found on
+    every row of the source; medians, means and scales come from the training rows only.
+    """
+    rows = select_classes(raw.y, spec.classes, task, source)  # the labelled rows, by row number in the source
+    n = len(rows)
     if n < MIN_ROWS:
-        raise DataError(f"only {_count(n, 'row')}; at least {MIN_ROWS} are needed to split into train/validation/test",
-                        source=source, field="data.source")
-    y, class_names = _encode_target(raw.y, task, source)
+        kept = " of the classes in data.classes" if spec.classes else ""
+        raise DataError(f"only {_count(n, 'row')}{kept}; at least {MIN_ROWS} are needed to split into "
+                        "train/validation/test", source=source, field="data.classes" if kept else "data.source")
+    y, class_names = _encode_target(raw.y[rows], task, source)
     if task == "regression":
         y = (y / spec.target_scale).astype("float32")
-    idx_train, idx_val, idx_test = split_indices(n, y if task == "classification" else None, spec)
-    x_all, features, dropped = _features(raw, spec.keep, source)
-    x_all = _standardize(x_all, idx_train)
+    labels = y if task == "classification" else None
+    idx_train, idx_val, idx_test = split_indices(n, labels, spec)
+    idx_train, spare = cap_train_rows(idx_train, labels, spec)
+    x_all, features, dropped, (numeric, categories) = _features(raw, spec.keep, source)
+    x_all, scaling = standardize(x_all, rows[idx_train])
+    rest = np.union1d(np.setdiff1d(np.arange(len(raw.y)), rows), rows[spare])
+    transform = FeatureTransform(tuple(raw.columns or raw.features), tuple(numeric), tuple(categories), scaling)
     return Dataset(
         name=name, task=task,
-        x_train=x_all[idx_train], y_train=y[idx_train], x_val=x_all[idx_val], y_val=y[idx_val],
-        x_test=x_all[idx_test], y_test=y[idx_test], n_classes=len(class_names),
+        x_train=x_all[rows[idx_train]], y_train=y[idx_train], x_val=x_all[rows[idx_val]], y_val=y[idx_val],
+        x_test=x_all[rows[idx_test]], y_test=y[idx_test], n_classes=len(class_names),
         feature_names=features, class_names=class_names, dropped=dropped,
+        x_rest=x_all[rest] if len(rest) else None, _transform=transform,
     )
 
 
@@ -98,17 +114,20 @@ def _count(n: int, noun: str) -> str:
 
 # --- which features -----------------------------------------------------------------------------------------------
 
-def _features(raw: RawData, keep: list[str], source: str) -> tuple[np.ndarray, list[str], dict[str, str]]:
+Encoding = tuple[list[str], list[tuple[str, tuple[str, ...]]]]  # numeric columns used, text columns' one-hot values
+
+
+def _features(raw: RawData, keep: list[str], source: str) -> tuple[np.ndarray, list[str], dict[str, str], Encoding]:
     if raw.frame is not None:
         frame, left_out = select_columns(raw.frame, keep, source)
         dropped = {**raw.dropped, **left_out}
         _check_some_left(frame.shape[1], dropped, source)
-        x_all, features = _encode_frame(frame)
-    else:
-        x_all, features, left_out = _drop_empty_array_columns(np.asarray(raw.x, dtype="float64"), raw.features, keep, source)
-        dropped = {**raw.dropped, **left_out}
-        _check_some_left(x_all.shape[1], dropped, source)
-    return x_all, features, dropped
+        x_all, features, numeric, categories = encode_frame(frame)
+        return x_all, features, dropped, (numeric, categories)
+    x_all, features, left_out = _drop_empty_array_columns(np.asarray(raw.x, dtype="float64"), raw.features, keep, source)
+    dropped = {**raw.dropped, **left_out}
+    _check_some_left(x_all.shape[1], dropped, source)
+    return x_all, features, dropped, (list(features), [])
 
 
 def _check_some_left(n_columns: int, dropped: dict[str, str], source: str) -> None:
@@ -147,15 +166,6 @@ def select_columns(frame: pd.DataFrame, keep: list[str], source: str) -> tuple[p
     if not left_out:
         return frame, left_out
     return frame[[c for c in frame.columns if c not in left_out]], left_out
-
-
-def column_kinds(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """``(numeric, text)`` column names; booleans count as numbers, anything else not numeric as text."""
-    from pandas.api.types import is_numeric_dtype
-
-    numeric = [c for c, dtype in frame.dtypes.items() if is_numeric_dtype(dtype)]
-    is_numeric = set(numeric)
-    return numeric, [c for c in frame.columns if c not in is_numeric]
 
 
 def _empty_columns(frame: pd.DataFrame, numeric: list[str], text: list[str]) -> dict[str, str]:
@@ -226,43 +236,3 @@ def _drop_empty_array_columns(x: np.ndarray, features: list[str], keep: list[str
         return x, features, {}
     dropped = {features[i]: NO_VALUES for i in np.flatnonzero(empty)}
     return x[:, ~empty], [f for f, e in zip(features, empty) if not e], dropped
-
-
-# --- encoding -----------------------------------------------------------------------------------------------------
-
-def _encode_frame(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Numbers as float64 (missing and infinite cells stay NaN for ``_standardize``); text one-hot encoded."""
-    numeric, text = column_kinds(frame)
-    blocks, names = [frame[numeric].to_numpy(dtype="float64", na_value=np.nan)], list(numeric)
-    for column in text:
-        block, values = _one_hot(frame[column])
-        blocks.append(block)
-        names += [f"{column}_{value}" for value in values]
-    return np.concatenate(blocks, axis=1), names
-
-
-def _one_hot(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """One 0/1 column per value, in sorted order, named as ``pd.get_dummies`` names them; a missing cell is all 0."""
-    import pandas as pd
-
-    codes, values = pd.factorize(column.map(str, na_action="ignore"), sort=True)  # a missing cell: code -1
-    block = np.zeros((len(codes), len(values)))
-    rows = np.flatnonzero(codes >= 0)
-    block[rows, codes[rows]] = 1.0
-    return block, [str(v) for v in values]
-
-
-def _standardize(x: np.ndarray, idx_train: np.ndarray) -> np.ndarray:
-    """Impute missing and infinite cells with the training median (0 where training has none), then scale."""
-    finite = np.isfinite(x)
-    if not finite.all():
-        train = np.where(finite[idx_train], x[idx_train], np.nan)
-        has_train = finite[idx_train].any(axis=0)
-        medians = np.zeros(x.shape[1])
-        if has_train.any():
-            medians[has_train] = np.nanmedian(train[:, has_train], axis=0)
-        x = np.where(finite, x, medians)
-    mean = x[idx_train].mean(axis=0)
-    std = x[idx_train].std(axis=0)
-    std[std == 0] = 1.0
-    return ((x - mean) / std).astype("float32")

@@ -68,14 +68,14 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         progress: makes the progress display of each process (``tunecli.ui.progress.SearchProgress`` in the CLI).
     """
     from tunecli import interrupt
-    from tunecli.data import load_data
+    from tunecli.data import attach_base, load_data
     from tunecli.runtime import init_backend
     from tunecli.search.coordination import finished
 
     interrupt.install()
     init_backend(space.training.backend)
     base = Path(space.path).parent if space.path else None
-    dataset = load_data(space.data, base_dir=base)
+    dataset = attach_base(space, load_data(space.data, base_dir=base))  # transfer / pretrain: checked before the store
     objective = resolve_objective(space.objective, dataset.task, space.path)
     try:
         study = create_or_resume(space, objective, storage_url)
