@@ -17,6 +17,7 @@ from tunecli.config.catalogue import layer_widths, with_defaults
 from tunecli.config.params import LrFinderParam
 from tunecli.lrfinder.rules import NoDescent
 from tunecli.trainers import EpochHook, Fitted
+from tunecli.trainers.transfer import describe, phases, plan
 
 if TYPE_CHECKING:
     from tunecli.config.objective import Objective
@@ -88,6 +89,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
         return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
     result = _result(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
     result.extras.update(extras, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer)
+    result.extras.update(describe(p, dataset.base, result.epochs))  # what a transfer trial reused and froze
     return result
 
 
@@ -133,18 +135,23 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str
 def range_test_key(p: dict[str, Any], dataset: Dataset) -> str:
     """What a range test depends on: the structure (real widths, activation, initializer, optimizer, batch
     size, batch norm, dropout on/off, penalties on/off, clipping, loss), the data and the ramp; not the
-    continuous values a sampler varies (dropout rate, momentum, L2 strength ...)."""
+    continuous values a sampler varies (dropout rate, momentum, L2 strength ...). With a base network: the
+    widths and activation the trial trains (``transfer.plan``), the base, how many layers it reuses and whether
+    they start frozen (the ramp starts from them)."""
     import hashlib
     import json
 
     spec: LrFinderParam = p["learning_rate"]
-    parts = {"widths": layer_widths(p), "activation": p["activation"], "initializer": p["initializer"],
+    planned, reused = plan(p, dataset.base)
+    parts = {"widths": layer_widths(planned), "activation": planned["activation"], "initializer": p["initializer"],
              "optimizer": p["optimizer"], "batch_size": p["batch_size"], "batch_norm": str(p["batch_norm"]),
              "dropout": bool(p["dropout"]), "mc_dropout": bool(p["mc_dropout"]), "l1": bool(p["l1"]),
              "l2": bool(p["l2"]), "max_norm": p["max_norm"] is not None, "clip": [p["clipnorm"] is not None,
                                                                                p["clipvalue"] is not None],
              "loss": p["loss"], "data": [dataset.name, dataset.n_features, len(dataset.x_train)],
              "ramp": [spec.min_lr, spec.max_lr, spec.steps, spec.rule]}
+    if reused:
+        parts["base"] = [dataset.base.source, len(reused), phases(p, dataset.base).frozen > 0]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -40,6 +40,27 @@ def initial_theta(p: dict[str, Any], st: Structure, widths: list[int], rng: np.r
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+def load_base(theta: np.ndarray, st: Structure, widths: list[int], reused: tuple) -> None:
+    """Write the reused layers' kernels and biases (``BaseLayer``) into the real part of the flat ``theta``,
+    in place; before batch norm the hidden layers have no bias: the base's is dropped."""
+    real = [st.n_features, *widths]
+    at = 0
+    for name, i, shape in layout(st):
+        size = math.prod(shape)
+        if i < len(reused) and name == "kernel":
+            theta[at:at + size].reshape(shape)[:real[i], :real[i + 1]] = reused[i].kernel
+        elif i < len(reused) and name == "bias" and st.batch_norm != "before":
+            theta[at:at + size][:real[i + 1]] = reused[i].bias
+        at += size
+
+
+def trained_vars(st: Structure, n_frozen: int) -> np.ndarray:
+    """1 for each variable of the layout that trains, 0 for the kernels and biases of the first ``n_frozen``
+    hidden layers (the reused ones while frozen); indexed by ``var_id``."""
+    return np.array([0.0 if i < n_frozen and name in ("kernel", "bias") else 1.0 for name, i, _ in layout(st)],
+                    np.float32)
+
+
 def initial_bn(st: Structure) -> tuple:
     """Moving mean 0 and variance 1 for each batch-norm layer (Keras' initial values)."""
     if st.batch_norm == "none":

@@ -16,10 +16,11 @@ import numpy as np
 from tunecli import interrupt
 from tunecli.trainers.contract import EpochHook, Fitted, FlatWeights
 from tunecli.trainers.fast.compile import executable, load_jax
-from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta
+from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta, load_base, trained_vars
 from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
 from tunecli.trainers.fast.stopping import EarlyStop, Plateau
 from tunecli.trainers.fast.structure import Structure, forward_only, layout, structure_of
+from tunecli.trainers.transfer import phases, plan
 
 if TYPE_CHECKING:
     from tunecli.config.objective import Objective
@@ -67,7 +68,12 @@ def _eval_chunks(x: np.ndarray, y: np.ndarray, classification: bool) -> list[tup
 
 
 class _Run:
-    """One trial on the device: its structure, inputs, state and the two compiled programs."""
+    """One trial on the device: its structure, inputs, state and the two compiled programs.
+
+    With a base network (``dataset.base``) the trial starts from its reused layers, frozen when
+    ``freeze_epochs`` > 0 (``tunecli.trainers.transfer``): what is frozen, the fine-tuning learning rate and
+    the schedule's offset are inputs, so one program serves both phases (``unfreeze``).
+    """
 
     def __init__(self, p: dict[str, Any], dataset: Dataset, training: Training, seed: int | None,
                  x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray]) -> None:
@@ -78,18 +84,19 @@ class _Run:
         self.rows = len(x)
         batch = min(int(p["batch_size"]), len(x))
         self.steps = max(1, math.ceil(len(x) / batch))
-        self.st, widths = structure_of(p, dataset, int(p["batch_size"]))
+        p, reused = plan(p, dataset.base, dataset.n_features)
+        self.phases = phases(p, dataset.base, training.max_epochs)
+        self.st, widths = structure_of(p, dataset, int(p["batch_size"]), freeze=self.phases.frozen > 0)
         self.widths = widths  # the real (unpadded) hidden widths
         check_memory(self.st, len(validation[0]))
         self.rng = np.random.default_rng(seed)
         self.xd, self.yd = _TRAIN.get(x, y, self.classification)
         self.chunks = _eval_chunks(*validation, self.classification)
         init = initial_theta(p, self.st, widths, self.rng)
+        load_base(init["theta"], self.st, widths, reused)
         self.hp = jax.device_put({**hyper(p, self.st, self.steps, training.max_epochs),
-                                  **{k: init[k] for k in ("mask", "reg", "var_id")}})
-        slot = np.full_like(init["theta"], 0.1 if self.st.optimizer == "adagrad" else 0.0)
-        self.state = jax.device_put({"theta": init["theta"], "slots": (slot,) * n_slots(self.st.optimizer),
-                                     "t": np.float32(0), "u_prod": np.float32(1), "pos": np.int32(0),
+                                  **{k: init[k] for k in ("mask", "reg", "var_id")}, **self._frozen(init)})
+        self.state = jax.device_put({"theta": init["theta"], **self._fresh_optimizer(), "pos": np.int32(0),
                                      "stats": np.zeros(4, np.float32), "bn": initial_bn(self.st)})
         self.zero_pos, self.zero_stats = jnp.int32(0), jnp.zeros(4, jnp.float32)
         row_w = np.ones((self.steps, self.st.batch), np.float32)
@@ -107,6 +114,31 @@ class _Run:
         self.zero_noise = None if dropout else jnp.zeros((self.steps, self.st.batch, 1), jnp.uint16)
         self.train_fn = train_epoch if self.steps >= SCAN_MIN_STEPS else train_step
         self.passes = training.mc_passes  # MC dropout: a score is the mean prediction of this many passes
+
+    def _frozen(self, init: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The freezing inputs (``st.freeze`` only): which variables train, the L1/L2 mask without the frozen
+        kernels (Keras penalizes trainable weights only), the schedule's offset."""
+        if not self.st.freeze:
+            return {}
+        self.full_reg = init["reg"]
+        train = trained_vars(self.st, self.phases.reused)
+        return {"var_train": train, "reg": init["reg"] * train[init["var_id"]], "step0": np.float32(0)}
+
+    def _fresh_optimizer(self) -> dict[str, Any]:
+        """The optimizer's state as Keras builds it: zero slots (Adagrad's 0.1), no step taken."""
+        slot = np.full(self.hp["mask"].shape, 0.1 if self.st.optimizer == "adagrad" else 0.0, np.float32)
+        return {"slots": (slot,) * n_slots(self.st.optimizer), "t": np.float32(0), "u_prod": np.float32(1)}
+
+    def unfreeze(self, epoch: int) -> None:
+        """Fine-tune from the 0-based ``epoch`` on, as Keras' recompile with a new optimizer: every layer trains,
+        the slots and step count start afresh, the learning rate is multiplied by ``fine_tune_lr_factor`` (a
+        reduce-on-plateau multiplier, ``lr_scale``, still applies) and the schedule goes on at this epoch."""
+        jax = load_jax()
+
+        hp = {"var_train": np.ones_like(np.asarray(self.hp["var_train"])), "reg": self.full_reg,
+              "lr": np.float32(np.asarray(self.hp["lr"]) * self.phases.factor), "step0": np.float32(epoch * self.steps)}
+        self.hp.update(jax.device_put(hp))
+        self.state = {**self.state, **jax.device_put(self._fresh_optimizer())}
 
     def epoch_order(self) -> Any:
         """This epoch's shuffled row order, padded to whole batches: (steps, batch)."""
@@ -180,7 +212,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         on_epoch: EpochHook | None = None, seed: int | None = None,
         x: np.ndarray | None = None, y: np.ndarray | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None) -> Fitted:
-    """Train ``p`` (defaults filled in) with early stopping, pruning and reduce-on-plateau."""
+    """Train ``p`` (defaults filled in) with early stopping, pruning and reduce-on-plateau; with a base network
+    (``dataset.base``), from its reused layers, frozen then fine-tuned (``_Run.unfreeze``)."""
     import jax.numpy as jnp
 
     run = _Run(p, dataset, training, seed, dataset.x_train if x is None else x, dataset.y_train if y is None else y,
@@ -202,6 +235,8 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         for epoch in range(training.max_epochs):
             if epoch:
                 idx = run.epoch_order()
+            if epoch == run.phases.unfreeze_at(training.max_epochs):
+                run.unfreeze(epoch)
             logs = run.epoch(idx)
             for k in history:
                 history[k].append(logs[k])

@@ -107,10 +107,17 @@ def _penalty(st: Structure, theta: Any, hp: dict) -> Any:
     return total
 
 
+def _on_axis(st: Structure, hp: dict, step: Any) -> Any:
+    """Optimizer step ``step`` on the trial's schedule axis: after the reused layers are unfrozen the optimizer
+    counts from 0 again (a fresh one), while the schedule goes on from ``hp["step0"]``."""
+    return step + hp["step0"] if st.freeze else step
+
+
 def learning_rate(st: Structure, hp: dict, step: Any) -> Any:
     """The schedule at optimizer step ``step`` (0-based), as in ``tunecli.trainers.keras.schedules``."""
     import jax.numpy as jnp
 
+    step = _on_axis(st, hp, step)
     lr, epoch = hp["lr"] * hp["lr_scale"], step / hp["steps_per_epoch"]
     if st.schedule == "power":
         return lr / (1.0 + epoch / hp["s"]) ** hp["c"]
@@ -141,7 +148,7 @@ def momentum_term(st: Structure, hp: dict, step: Any, fixed: Any) -> Any:
 
     if st.schedule != "one_cycle":
         return fixed
-    t = jnp.clip(step / hp["steps_per_epoch"] / hp["epochs"], 0.0, 1.0)
+    t = jnp.clip(_on_axis(st, hp, step) / hp["steps_per_epoch"] / hp["epochs"], 0.0, 1.0)
     low, high = hp["cycle_low"], hp["cycle_high"]
     down = high - (high - low) * t / 0.45
     up = low + (high - low) * (t - 0.45) / 0.45
@@ -221,6 +228,10 @@ def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, r
     theta, slots = update(st, hp, state["theta"], grad, state["slots"], t, lr, u_prod)
     if st.max_norm:
         theta = _max_norm(st, theta, hp["max_norm"])
+    if st.freeze:  # frozen variables (``hp["var_train"]`` 0) keep their values and slots, as Keras' untrainable ones
+        train = hp["var_train"][hp["var_id"]] > 0
+        theta = jnp.where(train, theta, state["theta"])
+        slots = tuple(jnp.where(train, new, old) for new, old in zip(slots, state["slots"]))
     # Keras' "loss": the mean data loss plus the penalty, averaged over the epoch's rows
     sums = _sums(st, total * jnp.sum(w), score, w)
     return {**state, "theta": theta, "slots": slots, "t": t, "u_prod": u_prod, "pos": pos + 1,

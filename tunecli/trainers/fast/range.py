@@ -2,7 +2,9 @@
 
 The ramp spans as many epochs as it needs (the rows reshuffled at each pass); every step runs the trial's
 own compiled training step (the learning rate is an input, so the program is the one a trial with the
-same structure uses), and the loss of each batch is read back as it is trained.
+same structure uses), and the loss of each batch is read back as it is trained. With a base network
+(``dataset.base``) the ramp starts from the trial's reused layers, frozen if the trial starts them frozen
+(``freeze_epochs`` > 0): the learning rate it finds is that of the trial's first phase.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def supported(p: dict[str, Any], training: Training, keep_model: bool = False) -> str | None:
-    """``None`` when this trainer can train ``p`` (catalogue defaults filled in), else why not."""
+    """``None`` when this trainer can train ``p`` (catalogue defaults filled in), else why not. Reused layers
+    (``tunecli.trainers.transfer``) are covered: their planned per-layer widths are the trainer's own doing."""
     if training.trainer != "auto":
         return f"trainer: {training.trainer}"
     if keep_model:
@@ -48,6 +49,7 @@ class Structure(NamedTuple):
     schedule: str
     n_boundaries: int
     batch: int
+    freeze: bool = False        # reused layers start frozen (``transfer``): the freezing inputs exist
 
 
 def bucket(width: int) -> int:
@@ -91,8 +93,9 @@ def unflatten(st: Structure, theta: Any) -> list[dict[str, Any]]:
     return layers
 
 
-def structure_of(p: dict[str, Any], dataset: Dataset, batch: int) -> tuple[Structure, list[int]]:
-    """The structure of ``p`` on this data set, and its real (unpadded) hidden widths."""
+def structure_of(p: dict[str, Any], dataset: Dataset, batch: int, freeze: bool = False) -> tuple[Structure, list[int]]:
+    """The structure of ``p`` on this data set, and its real (unpadded) hidden widths (``freeze``: some
+    layers start frozen, see ``tunecli.trainers.transfer``)."""
     widths = layer_widths(p)
     if dataset.task == "classification":
         loss, n_out = "sparse_ce", dataset.n_classes
@@ -105,11 +108,12 @@ def structure_of(p: dict[str, Any], dataset: Dataset, batch: int) -> tuple[Struc
     st = Structure(tuple(bucket(w) for w in widths), dataset.n_features, n_out, loss, p["activation"],
                    batch_norm_mode(p["batch_norm"]), dropout,
                    bool(p["mc_dropout"]) and dropout != "none",
-                   bool(p["l1"]), bool(p["l2"]), bool(p["max_norm"]), p["optimizer"], clip, schedule, n_bounds, batch)
+                   bool(p["l1"]), bool(p["l2"]), bool(p["max_norm"]), p["optimizer"], clip, schedule, n_bounds, batch,
+                   freeze)
     return st, widths
 
 
 def forward_only(st: Structure) -> Structure:
     """The part of the structure evaluation depends on (shared across batch sizes, optimizers...)."""
     return st._replace(dropout=st.dropout if st.mc_dropout else "none", max_norm=False, optimizer="", clip="none",
-                       schedule="", n_boundaries=0, batch=0)
+                       schedule="", n_boundaries=0, batch=0, freeze=False)

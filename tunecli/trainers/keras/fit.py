@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from tunecli import interrupt
 from tunecli.trainers.contract import EpochHook, Fitted
-from tunecli.trainers.keras.model import build_mlp, keras
+from tunecli.trainers.keras.model import build_mlp, freeze, keras, load_base
 from tunecli.trainers.keras.optimizers import make_optimizer
-from tunecli.trainers.keras.schedules import make_schedule, schedule_callbacks
+from tunecli.trainers.keras.schedules import OneTrial, make_schedule, schedule_callbacks
+from tunecli.trainers.transfer import Phases, phases, plan
 
 if TYPE_CHECKING:
     from tunecli.config.objective import Objective
@@ -53,6 +54,9 @@ def build_compiled(p: dict[str, Any], dataset: Dataset, *, steps_per_epoch: int,
                    steps_per_execution: int, seed: int | None, free_memory: bool = False) -> Any:
     """The one place a Keras model is set up: a fresh session, the seed, ``build_mlp``, ``compile_model``.
 
+    With a base network (``dataset.base``) the model has the widths ``transfer.plan`` gives and starts from
+    the reused layers, frozen when ``freeze_epochs`` > 0 (``fit_phases`` unfreezes them on the way).
+
     Args:
         p: parameter values with the catalogue defaults filled in.
         dataset: gives the input width, the task and the number of classes.
@@ -64,15 +68,19 @@ def build_compiled(p: dict[str, Any], dataset: Dataset, *, steps_per_epoch: int,
     keras.backend.clear_session(free_memory=free_memory)
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    p, reused = plan(p, dataset.base, dataset.n_features)
     model = build_mlp(p, dataset.n_features, dataset.task, dataset.n_classes)
+    if reused:
+        load_base(model, reused, frozen=phases(p, dataset.base).frozen > 0)
     compile_model(model, p, dataset.task, steps_per_epoch, max_epochs, steps_per_execution)
     return model
 
 
 def compile_model(model: Any, params: dict[str, Any], task: str, steps_per_epoch: int, max_epochs: int,
-                  steps_per_execution: int) -> None:
-    """Compile with the optimizer, schedule, loss and metrics the parameters and task call for."""
-    optimizer = make_optimizer(params, make_schedule(params, steps_per_epoch, max_epochs))
+                  steps_per_execution: int, offset: int = 0) -> None:
+    """Compile with the optimizer, schedule, loss and metrics the parameters and task call for (``offset``:
+    the optimizer's schedule starts at that step of the trial's, as after unfreezing)."""
+    optimizer = make_optimizer(params, make_schedule(params, steps_per_epoch, max_epochs, offset))
     if task == "classification":
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
@@ -103,6 +111,68 @@ class MCValidation(keras.callbacks.Callback):
                      for k, v in mc_scores(mean, self.y, self.task, self.loss).items()})
 
 
+class _EarlyStopping(OneTrial, keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping over the fits of one trial: its counters carry over, and the best weights are
+    restored at the end of the last fit (``final``) or of one that stopped, not between the phases."""
+
+    final = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.final or self.model.stop_training:
+            super().on_train_end(logs)
+
+
+def fit_phases(model: Any, p: dict[str, Any], task: str, plan_phases: Phases, x: Any, y: Any, *, epochs: int,
+               steps_per_epoch: int, max_epochs: int, steps_per_execution: int, callbacks: list[Any] | None = None,
+               **fit_kwargs: Any) -> dict[str, list[float]]:
+    """``model.fit`` for ``epochs`` epochs from a ``build_compiled`` model; in two fits when the reused layers
+    unfreeze on the way (``tunecli.trainers.transfer``): the second one, from epoch ``plan_phases.frozen`` on
+    (``initial_epoch``: the callbacks see one run of epochs), trains every layer with a fresh optimizer at the
+    learning rate times ``fine_tune_lr_factor`` (after reduce-on-plateau's cuts so far), its schedule going on
+    at that epoch. It is skipped when the first one stopped (early stopping, pruning, divergence, Ctrl-C).
+
+    Args:
+        model: compiled, the reused layers loaded and frozen as ``build_compiled`` leaves them.
+        p: the planned configuration (``transfer.plan``), defaults filled in.
+        task: classification or regression.
+        plan_phases: the trial's ``transfer.phases``.
+        steps_per_epoch, max_epochs, steps_per_execution: as the model was compiled with.
+        callbacks, fit_kwargs: passed to each ``model.fit``.
+
+    Returns:
+        The history of all the epochs run, one list per metric.
+    """
+    at = plan_phases.unfreeze_at(epochs)
+    bounds = [0, epochs] if at is None else [0, at, epochs]
+    history: dict[str, list[float]] = {}
+    for start, end in zip(bounds, bounds[1:]):
+        if start and model.stop_training:
+            break
+        if start:
+            _unfreeze(model, p, task, plan_phases, start, (steps_per_epoch, max_epochs, steps_per_execution))
+        for callback in callbacks or []:
+            if isinstance(callback, _EarlyStopping):
+                callback.final = end == epochs
+        done = model.fit(x, y, epochs=end, initial_epoch=start, callbacks=callbacks, **fit_kwargs)
+        for key, values in done.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+    return history
+
+
+def _unfreeze(model: Any, p: dict[str, Any], task: str, plan_phases: Phases, epoch: int, axis: tuple[int, int, int]
+              ) -> None:
+    """Every layer trains from the 0-based ``epoch`` on: recompiled with a fresh optimizer at the learning rate
+    (reduce-on-plateau's, if it cut it) times ``fine_tune_lr_factor``, its schedule going on at ``epoch``.
+    ``axis``: (steps per epoch, max epochs, steps per execution) as the model was compiled with."""
+    steps_per_epoch, max_epochs, steps_per_execution = axis
+    lr = float(p["learning_rate"])
+    if p["schedule"] == "performance":
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    freeze(model, plan_phases.reused, frozen=False)
+    compile_model(model, {**p, "learning_rate": lr * plan_phases.factor}, task, steps_per_epoch, max_epochs,
+                  steps_per_execution, offset=epoch * steps_per_epoch)
+
+
 def mc_scores(pred: Any, y: Any, task: str, loss: str) -> dict[str, float]:
     """loss and accuracy (classification: ``pred`` are class probabilities), or loss, rmse and mae."""
     import numpy as np
@@ -120,7 +190,9 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         on_epoch: EpochHook | None = None, seed: int | None = None,
         keep_model: bool = False, x: Any = None, y: Any = None,
         validation: tuple[Any, Any] | None = None) -> Fitted:
-    """Build, compile and fit ``p`` (defaults filled in) with early stopping; raises on a bad combination."""
+    """Build, compile and fit ``p`` (defaults filled in) with early stopping; raises on a bad combination.
+
+    With a base network (``dataset.base``): from the reused layers, frozen then fine-tuned (``fit_phases``)."""
     x = dataset.x_train if x is None else x
     y = dataset.y_train if y is None else y
     validation = (dataset.x_val, dataset.y_val) if validation is None else validation
@@ -129,6 +201,7 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     spe = steps if training.steps_per_execution == "epoch" else min(steps, int(training.steps_per_execution))
     model = build_compiled(p, dataset, steps_per_epoch=steps, max_epochs=training.max_epochs,
                            steps_per_execution=spe, seed=seed, free_memory=True)
+    p = plan(p, dataset.base)[0]
     # The weights the trial's score is of: the first best epoch's (with restore_best_weights; Keras' own
     # EarlyStopping only restores them when it stops, and counts min_delta), else the last epoch's.
     restore_best = training.early_stopping.restore_best_weights
@@ -145,14 +218,15 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         callbacks.insert(0, MCValidation(validation, dataset.task, p["loss"], training.mc_passes))
     es = training.early_stopping
     if es.enabled:
-        callbacks.append(keras.callbacks.EarlyStopping(
+        callbacks.append(_EarlyStopping(
             monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
             restore_best_weights=es.restore_best_weights and keep_model))
     fit_start = time.perf_counter()
     with interrupt.training():
-        history = model.fit(x, y, batch_size=batch, epochs=training.max_epochs, validation_data=validation,
-                            validation_batch_size=EVAL_BATCH, callbacks=callbacks, verbose=0, shuffle=True)
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        hist = fit_phases(model, p, dataset.task, phases(p, dataset.base, training.max_epochs), x, y,
+                          epochs=training.max_epochs, steps_per_epoch=steps, max_epochs=training.max_epochs,
+                          steps_per_execution=spe, callbacks=callbacks, batch_size=batch, validation_data=validation,
+                          validation_batch_size=EVAL_BATCH, verbose=0, shuffle=True)
     first = watch.epoch_ends[0] - fit_start if watch.epoch_ends else None
     weights = best["weights"] if restore_best else model.get_weights()
     return Fitted(hist, watch.pruned, watch.diverged, first, time.perf_counter() - fit_start,

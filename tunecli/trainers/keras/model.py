@@ -29,7 +29,8 @@ class MCAlphaDropout(layers.AlphaDropout):
         return super().call(inputs, training=True)
 
 
-def _activation_layer(name: str, alpha: float | None) -> layers.Layer:
+def activation_layer(name: str, alpha: float | None) -> layers.Layer:
+    """The layer for a catalogue activation (``alpha``: leaky_relu's slope or elu's alpha; None: the default)."""
     if name == "leaky_relu":
         return layers.LeakyReLU(negative_slope=0.2 if alpha is None else alpha)
     if name == "prelu":
@@ -73,7 +74,7 @@ def build_mlp(params: dict[str, Any], n_features: int, task: str, n_classes: int
                          kernel_constraint=constraint, use_bias=bn != "before")(x)
         if bn == "before":
             x = layers.BatchNormalization()(x)
-        x = _activation_layer(act, p["alpha"])(x)
+        x = activation_layer(act, p["alpha"])(x)
         if bn == "after":
             x = layers.BatchNormalization()(x)
         if p["dropout"]:
@@ -83,6 +84,25 @@ def build_mlp(params: dict[str, Any], n_features: int, task: str, n_classes: int
     else:
         outputs = layers.Dense(1)(x)
     return keras.Model(inputs, outputs)
+
+
+def load_base(model: keras.Model, reused: tuple, frozen: bool) -> None:
+    """Copy the reused layers' kernels and biases (``BaseLayer``) into the first hidden Dense layers of a
+    ``build_mlp`` model (no bias before batch norm: the base's is dropped), then freeze them or not."""
+    for layer, base in zip(_hidden_dense(model), reused):
+        layer.set_weights([base.kernel] + ([base.bias] if layer.use_bias else []))
+    freeze(model, len(reused), frozen)
+
+
+def freeze(model: keras.Model, n_layers: int, frozen: bool = True) -> None:
+    """Freeze (or unfreeze) the first ``n_layers`` hidden Dense layers: their kernels and biases only (their
+    batch norm and PReLU train on); recompile for it to take effect."""
+    for layer in _hidden_dense(model)[:n_layers]:
+        layer.trainable = not frozen
+
+
+def _hidden_dense(model: keras.Model) -> list[layers.Dense]:
+    return [layer for layer in model.layers if isinstance(layer, layers.Dense)][:-1]
 
 
 def predict_mc(model: keras.Model, x: np.ndarray, passes: int, batch_size: int = 2048) -> np.ndarray:

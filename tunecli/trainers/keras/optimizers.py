@@ -33,12 +33,14 @@ class _CycledMomentum:
     _attr = "beta_1"
 
     def __init__(self, *args: Any, cycle_momentum: list[float], cycle_steps_per_epoch: float, cycle_epochs: float,
-                 **kwargs: Any) -> None:
+                 cycle_offset: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cycle_low, self.cycle_high = (float(v) for v in cycle_momentum)
         self.cycle_steps_per_epoch, self.cycle_epochs = float(cycle_steps_per_epoch), float(cycle_epochs)
+        self.cycle_offset = int(cycle_offset)  # the schedule's ``ShiftedSchedule`` offset (fine-tuning)
 
     def cycled(self, step: Any) -> Any:
+        step = ops.add(step, self.cycle_offset) if self.cycle_offset else step
         return one_cycle_momentum(step, self.cycle_steps_per_epoch, self.cycle_epochs, self.cycle_low, self.cycle_high)
 
     def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any) -> None:
@@ -52,7 +54,8 @@ class _CycledMomentum:
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cycle_momentum": [self.cycle_low, self.cycle_high],  # type: ignore[misc]
-                "cycle_steps_per_epoch": self.cycle_steps_per_epoch, "cycle_epochs": self.cycle_epochs}
+                "cycle_steps_per_epoch": self.cycle_steps_per_epoch, "cycle_epochs": self.cycle_epochs,
+                "cycle_offset": self.cycle_offset}
 
 
 @keras.saving.register_keras_serializable("tunecli")
@@ -131,10 +134,14 @@ def make_optimizer(params: dict[str, Any], learning_rate: Any) -> keras.optimize
     return factories[name]()
 
 
-def _cycle_axis(schedule: Any) -> dict[str, float]:
-    """The epoch axis of the 1cycle schedule (``OneCycleSchedule``'s steps per epoch and epochs)."""
+def _cycle_axis(schedule: Any) -> dict[str, Any]:
+    """The epoch axis of the 1cycle schedule (``OneCycleSchedule``'s steps per epoch and epochs, and the offset
+    of a ``ShiftedSchedule`` around it)."""
+    offset = int(getattr(schedule, "offset", 0))  # a ShiftedSchedule: the 1cycle schedule it goes on with
+    schedule = getattr(schedule, "schedule", schedule)
     try:
-        return {"cycle_steps_per_epoch": float(schedule.steps_per_epoch), "cycle_epochs": float(schedule.epochs)}
+        return {"cycle_steps_per_epoch": float(schedule.steps_per_epoch), "cycle_epochs": float(schedule.epochs),
+                "cycle_offset": offset}
     except AttributeError:
         raise ValueError("cycle_momentum needs the 1cycle learning-rate schedule "
                          f"(got {type(schedule).__name__})") from None

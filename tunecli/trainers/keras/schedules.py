@@ -63,11 +63,38 @@ class OneCycleSchedule(_EpochSchedule):
         return ops.where(t < 0.45, up, ops.where(t < 0.9, down, tail))
 
 
-def make_schedule(params: dict[str, Any], steps_per_epoch: int, max_epochs: int) -> Any:
-    """The learning rate to hand the optimizer: a float or a ``LearningRateSchedule``."""
+@keras.saving.register_keras_serializable("tunecli")
+class ShiftedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """``schedule(step + offset)``: a fresh optimizer's schedule that goes on from step ``offset`` of the trial
+    (fine-tuning after the reused layers' frozen epochs: the optimizer counts from 0 again, the schedule not)."""
+
+    def __init__(self, schedule: Any, offset: int) -> None:
+        self.schedule, self.offset = schedule, int(offset)
+
+    def __call__(self, step: Any) -> Any:
+        return self.schedule(ops.add(step, self.offset))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule), "offset": self.offset}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ShiftedSchedule:
+        return cls(keras.saving.deserialize_keras_object(config["schedule"]), config["offset"])
+
+
+def make_schedule(params: dict[str, Any], steps_per_epoch: int, max_epochs: int, offset: int = 0) -> Any:
+    """The learning rate to hand the optimizer: a float or a ``LearningRateSchedule`` (``offset``: it starts
+    at that step of the trial's schedule, see ``ShiftedSchedule``)."""
     lr, name = float(params["learning_rate"]), params["schedule"]
     if name in ("constant", "performance"):
         return lr
+    schedule = _schedule(params, steps_per_epoch, max_epochs)
+    return ShiftedSchedule(schedule, offset) if offset and not isinstance(schedule, float) else schedule
+
+
+def _schedule(params: dict[str, Any], steps_per_epoch: int, max_epochs: int) -> Any:
+    """The schedule named by ``params["schedule"]`` (not constant or performance), from step 0."""
+    lr, name = float(params["learning_rate"]), params["schedule"]
     spe = max(1, steps_per_epoch)
     schedules = keras.optimizers.schedules
     if name == "power":
@@ -102,12 +129,26 @@ def _piecewise(lr: float, steps_per_epoch: int, max_epochs: int, boundaries: lis
     return keras.optimizers.schedules.PiecewiseConstantDecay(steps, values)
 
 
+class OneTrial:
+    """Mixin: a callback whose counters carry over the fits of one trial (reused layers frozen, then
+    fine-tuned); Keras' own reset theirs at the start of each fit."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if not getattr(self, "_begun", False):
+            self._begun = True
+            super().on_train_begin(logs)  # type: ignore[misc]
+
+
+class _ReduceLROnPlateau(OneTrial, keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau over the fits of one trial."""
+
+
 def schedule_callbacks(params: dict[str, Any], monitor: str, mode: str) -> list[Any]:
     """Callbacks a schedule needs (``performance``: reduce the LR when the objective plateaus)."""
     if params["schedule"] != "performance":
         return []
-    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=float(params["plateau_factor"]),
-                                              patience=int(params["plateau_patience"]), verbose=0)]
+    return [_ReduceLROnPlateau(monitor=monitor, mode=mode, factor=float(params["plateau_factor"]),
+                               patience=int(params["plateau_patience"]), verbose=0)]
 
 
 class ReplayDrops(keras.callbacks.Callback):
