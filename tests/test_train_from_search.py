@@ -181,3 +181,20 @@ def test_the_kept_model_reproduces_the_trials_validation_score(trainer: str, bat
     assert outcome.model == "kept" and outcome.trial == trial.number and outcome.epochs == trial.user_attrs["best_epoch"]
     assert outcome.val_score == pytest.approx(trial.value, rel=1e-6, abs=0)
     assert outcome.search_score == pytest.approx(trial.value, rel=1e-6, abs=0) and np.isfinite(outcome.test_score)
+
+
+def test_a_diverging_refit_hands_over_the_kept_model(searched: Path, monkeypatch) -> None:
+    import tunecli.train as train_module
+    from tunecli.errors import RunError
+
+    def diverge(*args: object, **kwargs: object) -> None:
+        raise RunError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
+
+    monkeypatch.setattr(train_module, "_fit", diverge)
+    result = _invoke(searched, "train", _best(searched, "div.yaml"), "--output", "div.keras")
+    assert result.exit_code == 0, result.output
+    assert "the refit failed" in result.output and "handed over instead" in result.output
+    assert (searched / "div.keras").exists()
+    monkeypatch.undo()
+    outcome = train_best(load_space(searched / "div.yaml"), output=None, storage_url=str(searched / "tunecli.journal"))
+    assert outcome.model == "refit"  # without the failure the refit is what train hands over

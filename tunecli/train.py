@@ -80,8 +80,9 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept.
     """
     from tunecli.config.objective import resolve_objective
-    from tunecli.data import load_data
+    from tunecli.data import attach_base, load_data
     from tunecli.runtime import init_backend
+    from tunecli.studies.pretrain import with_pretrained
 
     params = fixed_params(space)
     if from_search and epochs:
@@ -90,7 +91,8 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         raise TuneCliError("with --from-search, --output saves the kept model: give only --output",
                            field="--kept-output")
     init_backend(space.training.backend)
-    dataset = load_data(space.data, base_dir=Path(space.path).parent if space.path else None)
+    dataset = attach_base(space, load_data(space.data, base_dir=Path(space.path).parent if space.path else None))
+    dataset = with_pretrained(space, dataset, attrs=_origin_attrs(space, storage_url))
     if len(dataset.x_test) == 0:
         raise SpaceError("is 0: there is no test split to score on", source=space.path, field="data.test")
     objective = resolve_objective(space.objective, dataset.task, space.path)
@@ -123,7 +125,15 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
     path = refit_path
     n_epochs = epochs or space.training.refit_epochs or space.training.max_epochs
     start = time.perf_counter()
-    model = _fit(params, dataset, space, n_epochs, seed)
+    try:
+        model = _fit(params, dataset, space, n_epochs, seed)
+    except RunError as exc:  # the refit diverged: the model the search kept is what there is to hand over
+        if kept is None:
+            raise
+        kept.kept_note = f"the refit failed ({exc.message}); the model the search kept is handed over instead"
+        if path:
+            kept.model_path = _save(kept_model, path, params, dataset.task)
+        return kept
     origin = space.origin or {}
     search_score = origin.get("value") if origin.get("objective") == metric else None
     test_score, mc_mean, mc_std = _test_score(model, dataset, metric, passes)
@@ -200,8 +210,10 @@ def _kept(space: SearchSpace, storage_url: str | None, params: dict[str, Any], d
     except ValueError as exc:
         raise TuneCliError(f"the kept weights of {where} are unreadable ({exc}); {rerun}",
                            source=describe(storage_url), field="origin") from None
+    from tunecli.trainers.transfer import plan
+
     p = with_defaults(config)
-    model = build_mlp(p, dataset.n_features, dataset.task, dataset.n_classes)
+    model = build_mlp(plan(p, dataset.base, dataset.n_features)[0], dataset.n_features, dataset.task, dataset.n_classes)
     shapes = [tuple(w.shape) for w in model.weights]
     if [tuple(a.shape) for a in arrays] != shapes:
         raise TuneCliError(f"the kept weights of {where} do not fit the model built for this data "
@@ -243,10 +255,30 @@ def _fit(params: dict[str, Any], dataset: Any, space: SearchSpace, n_epochs: int
         from tunecli.trainers.keras.schedules import ReplayDrops
 
         callbacks.append(ReplayDrops(space.training.refit_lr_drops, p["plateau_factor"]))
-    history = model.fit(x, y, batch_size=batch, epochs=n_epochs, verbose=0, shuffle=True, callbacks=callbacks)
-    if not all(math.isfinite(v) for v in history.history["loss"]):
+    from tunecli.trainers.keras.fit import fit_phases
+    from tunecli.trainers.transfer import phases, plan
+
+    # reused layers (transfer / pretrain) are frozen for freeze_epochs, then fine-tuned, as in the search
+    history = fit_phases(model, plan(p, dataset.base, dataset.n_features)[0], dataset.task,
+                         phases(p, dataset.base, space.training.max_epochs), x, y, epochs=n_epochs,
+                         steps_per_epoch=steps, max_epochs=space.training.max_epochs, steps_per_execution=steps,
+                         callbacks=callbacks, batch_size=batch, verbose=0, shuffle=True)
+    if not all(math.isfinite(v) for v in history["loss"]):
         raise RunError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
     return model
+
+
+def _origin_attrs(space: SearchSpace, storage_url: str | None) -> dict[str, Any] | None:
+    """The attributes of the study the configuration came from (its stored encoder), when it can be read."""
+    name = (space.origin or {}).get("study")
+    if space.pretrain is None or not isinstance(name, str):
+        return None
+    from tunecli.studies.storage import load_study
+
+    try:
+        return load_study(name, storage_url).user_attrs
+    except TuneCliError:
+        return None  # the encoder is trained again (same settings and seed)
 
 
 def _mc_dropout(model: Any, dataset: Any, metric: str, passes: int) -> tuple[float, float]:

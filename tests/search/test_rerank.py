@@ -101,3 +101,36 @@ def test_search_reranks_on_both_engines_and_a_resume_keeps_the_runs(engine: str,
     assert '"reranked_runs": 0' in again.output  # resumed: nothing ran again
     best = yaml.safe_load((tmp_path / "tiny-best.yaml").read_text())
     assert best["origin"]["trial"] in {r["number"] for r in reranked}
+
+
+def test_no_run_starts_after_the_deadline_and_a_resume_does_the_rest() -> None:
+    import time
+
+    study = _study([0.90, 0.99, 0.95])
+    calls: list = []
+    ran = rerank(study, top=2, seeds=3, base_seed=0, run=_runner({2: [0.9, 0.9], 3: [0.9, 0.9]}, calls),
+                 deadline=time.monotonic() - 1)
+    assert ran == 0 and calls == []
+    ran = rerank(study, top=2, seeds=3, base_seed=0, run=_runner({2: [0.9, 0.9], 3: [0.9, 0.9]}, calls))
+    assert ran == 4
+
+
+def test_the_timeout_keeps_time_for_re_ranking() -> None:
+    from tunecli.config.space import validate_space
+    from tunecli.search.engines._base import rerank_reserve
+
+    def space(timeout: float | None, top: int = 5, seeds: int = 3):  # noqa: ANN202
+        return validate_space({"data": {"source": "iris"}, "search": {"timeout": timeout,
+                                                                     "rerank": {"top": top, "seeds": seeds}}})
+
+    study = optuna.create_study()
+    assert rerank_reserve(space(60), study) == 0.0            # nothing complete yet: nothing to go on
+    dist = optuna.distributions.FloatDistribution(0.0, 1.0)
+    for seconds in (1.0, 2.0, 9.0):
+        study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": dist}, value=0.5,
+                                                  user_attrs={"seconds": seconds}))
+    assert rerank_reserve(space(60), study) == pytest.approx(5 * 2 * 2.0)   # 10 runs at the median 2 s
+    assert rerank_reserve(space(30), study) == pytest.approx(15.0)          # at most half the timeout
+    assert rerank_reserve(space(None), study) == 0.0
+    assert rerank_reserve(space(60, top=0), study) == 0.0
+    assert rerank_reserve(space(60, seeds=1), study) == 0.0

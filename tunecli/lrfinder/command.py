@@ -82,8 +82,9 @@ def best_config_of(study_name: str, storage_url: str | None) -> dict[str, Any]:
 def find_lr(space: SearchSpace, *, params: dict[str, Any], from_study: str | None, storage_url: str | None,
             min_lr: float, max_lr: float, steps: int, rule: str, seed: int | None = 0) -> LRFindOutcome:
     """Run the LR range test for one configuration of the space."""
-    from tunecli.data import load_data
+    from tunecli.data import attach_base, load_data
     from tunecli.runtime import init_backend
+    from tunecli.studies.pretrain import with_pretrained
 
     if not 0 < min_lr < max_lr:
         raise SpaceError(f"need 0 < --min-lr < --max-lr, got {min_lr} and {max_lr}", field="--min-lr")
@@ -95,11 +96,21 @@ def find_lr(space: SearchSpace, *, params: dict[str, Any], from_study: str | Non
         config.update(params)
         source += " with --params " + ", ".join(f"{k}={v}" for k, v in params.items())
     init_backend(space.training.backend)
-    dataset = load_data(space.data, base_dir=Path(space.path).parent if space.path else None)
+    dataset = attach_base(space, load_data(space.data, base_dir=Path(space.path).parent if space.path else None))
+    dataset = with_pretrained(space, dataset, attrs=_study_attrs(from_study, storage_url))
     from tunecli.lrfinder.range_test import run_range_test
 
     result = run_range_test(config, dataset, min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule, seed=seed)
     return LRFindOutcome(result, config, source, dataset.describe())
+
+
+def _study_attrs(name: str | None, storage_url: str | None) -> dict[str, Any] | None:
+    """The attributes of study ``name`` (its stored encoder, with ``pretrain:``); None without one."""
+    if not name:
+        return None
+    from tunecli.studies.storage import load_study
+
+    return load_study(name, storage_url).user_attrs
 
 
 def space_with_lr_range(raw: dict[str, Any], bounds: tuple[float, float]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ until the top ``top`` configurations all have their runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ def _top(study: optuna.Study, top: int) -> list[optuna.trial.FrozenTrial]:
 
 
 def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
-           run: Callable[[dict[str, Any], int | None], TrialResult]) -> int:
+           run: Callable[[dict[str, Any], int | None], TrialResult], deadline: float | None = None) -> int:
     """Give the ``top`` best configurations ``seeds`` runs each; returns how many runs were trained here.
 
     Args:
@@ -43,6 +44,8 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
         top, seeds: how many configurations, and runs per configuration in all.
         base_seed: the search's seed (None: unseeded runs).
         run: trains one configuration with a seed and returns its ``TrialResult``.
+        deadline: ``time.monotonic()`` after which no run starts (the search's timeout); the runs left
+            undone are done when the search is resumed.
     """
     if top <= 0 or seeds <= 1:
         return 0
@@ -56,6 +59,8 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
             repeats = repeats_of(attrs, trial)
             while len(repeats) < seeds:
                 interrupt.check()
+                if deadline is not None and time.monotonic() >= deadline:
+                    return ran
                 seed = None if base_seed is None else base_seed + trial.number + SEED_STRIDE * len(repeats)
                 result = run(_config(trial), seed)
                 repeats.append(result.value if result.state == "COMPLETE" else None)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecli.config.objective import Objective, resolve_objective
+from tunecli.data import BUILTIN, DOWNLOADABLE
+from tunecli.data.paths import rebase_space_paths
 from tunecli.errors import RunError, TuneCliError
 from tunecli.search.context import search_context
 from tunecli.search.progress import ProgressFactory, QuietProgress
@@ -71,6 +73,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     from tunecli.data import attach_base, load_data
     from tunecli.runtime import init_backend
     from tunecli.search.coordination import finished
+    from tunecli.studies.pretrain import with_pretrained
 
     interrupt.install()
     init_backend(space.training.backend)
@@ -79,6 +82,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     objective = resolve_objective(space.objective, dataset.task, space.path)
     try:
         study = create_or_resume(space, objective, storage_url)
+        dataset = with_pretrained(space, dataset, study)  # pretrain: the encoder, trained once per study
         started = time.monotonic()
         before = finished(study)
         recycle = space.training.recycle_after
@@ -91,7 +95,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
             interrupted = _run_here(space, dataset, objective, study, progress(
                 space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
                 timeout=space.search.timeout))
-        reranked = 0 if interrupted else _rerank(space, dataset, objective, study)
+        deadline = started + space.search.timeout if space.search.timeout else None
+        reranked = 0 if interrupted else _rerank(space, dataset, objective, study, deadline)
         interrupted = interrupted or reranked is None
     except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder
         raise RunError(store.write_failure(exc, storage_url)) from None
@@ -109,8 +114,11 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     best = outcome.best
     if best is not None:
         try:
+            target = Path(best_out or f"{space.study}-best.yaml")
+            fixed = rebase_space_paths(fixed_space(space.raw, best, space.study, objective.metric), base,
+                                       target.parent, BUILTIN + DOWNLOADABLE)  # its paths find the same files
             outcome.best_path = write_yaml(
-                best_out or f"{space.study}-best.yaml", fixed_space(space.raw, best, space.study, objective.metric),
+                target, fixed,
                 header=f"Best configuration of study {space.study} "
                        f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
                        "Every value is fixed: run it with tunecli search or tunecli train.")
@@ -120,7 +128,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     return outcome
 
 
-def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study) -> int | None:
+def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study,
+            deadline: float | None = None) -> int | None:
     """Run the top configurations again (``search.rerank``); the runs trained, None when interrupted."""
     from tunecli import interrupt
     from tunecli.search.rerank import rerank
@@ -132,7 +141,8 @@ def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: o
     settings = space.search.rerank
     try:
         with interrupt.deferred():
-            return rerank(study, top=settings.top, seeds=settings.seeds, base_seed=space.search.seed, run=run)
+            return rerank(study, top=settings.top, seeds=settings.seeds, base_seed=space.search.seed, run=run,
+                          deadline=deadline)
     except KeyboardInterrupt:
         return None
 

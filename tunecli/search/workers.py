@@ -201,19 +201,21 @@ def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: 
     from tunecli import interrupt
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import validate_space
-    from tunecli.data import load_data
+    from tunecli.data import attach_base, load_data
     from tunecli.runtime import init_backend
     from tunecli.search.context import search_context
     from tunecli.search.engines import get_engine
     from tunecli.search.study import create_or_resume
+    from tunecli.studies.pretrain import with_pretrained
 
     space = validate_space(raw, source=path)
     if space.search.seed is not None and generation > 1:  # each worker process samples differently
         space.search.seed += 1000 * generation
     init_backend(space.training.backend)
-    dataset = load_data(space.data, base_dir=Path(path).parent if path else None)
+    dataset = attach_base(space, load_data(space.data, base_dir=Path(path).parent if path else None))
     objective = resolve_objective(space.objective, dataset.task, path)
     study = create_or_resume(space, objective, storage_url)
+    dataset = with_pretrained(space, dataset, study)  # the encoder the main process stored
     progress = make_progress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
                               live=slot == 0)
     ctx = search_context(space, dataset, objective, study, progress, limit=space.training.recycle_after or None)

@@ -119,6 +119,8 @@ def note(text: str) -> None:
 def train_outcome(outcome: TrainOutcome) -> None:
     """The refit's test score (and the kept model's beside it), or with ``--from-search`` the kept model's."""
     if outcome.model == "kept":
+        if outcome.kept_note:
+            console.print(f"[warn]{outcome.kept_note}[/]")
         _kept_outcome(outcome)
     else:
         search = "—" if outcome.search_score is None else f"{outcome.search_score:.4f}"

@@ -37,7 +37,24 @@ class SearchContext:
         return coordination.finished(self.study)
 
     def out_of_time(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
+        """No new trial: the timeout is up, or what is left of it is needed to re-rank the top."""
+        return self.deadline is not None and time.monotonic() + rerank_reserve(self.space, self.study) >= self.deadline
+
+
+def rerank_reserve(space: SearchSpace, study: optuna.Study) -> float:
+    """Seconds of ``search.timeout`` kept for re-ranking: the runs it will take (``top`` x (``seeds`` - 1)) at
+    the median time of the complete trials so far, at most half the timeout; 0 before any trial completes."""
+    settings, timeout = space.search.rerank, space.search.timeout
+    runs = settings.top * (settings.seeds - 1)
+    if not timeout or runs <= 0:
+        return 0.0
+    import optuna
+
+    seconds = sorted(s for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                     if isinstance(s := t.user_attrs.get("seconds"), (int, float)))
+    if not seconds:
+        return 0.0
+    return min(timeout / 2, runs * seconds[len(seconds) // 2])
 
 
 def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""``pretrain:``: the autoencoder's encoder, trained once per study and stored with it.
+
+The encoder is kept in the study's user attributes (``pretrain.<key>``, the key a digest of the settings and
+the rows it trains on), so that every worker process, a resumed search, re-ranking and ``tunecli train`` start
+from the very same weights, whatever the store (a journal file, SQLite, PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tunecli.data.pretrained import BaseLayer, BaseNetwork
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import optuna
+
+    from tunecli.config.space import SearchSpace
+    from tunecli.data import Dataset
+
+ATTR = "pretrain.{}"
+SOURCE = "autoencoder pretraining"
+
+
+def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | None = None, *,
+                    attrs: Mapping[str, Any] | None = None, seed: int | None = None) -> Dataset:
+    """``dataset`` with the encoder of ``space.pretrain`` as its base (unchanged without ``pretrain:``).
+
+    The encoder stored in ``study`` (or in ``attrs``, a finished study's attributes) is reused; else it is
+    trained on the training rows plus ``pretrain.unlabeled`` and stored in ``study`` when one is given.
+    """
+    if space.pretrain is None:
+        return dataset
+    x = _rows(space, dataset)
+    key = _key(space, x)
+    stored = (study.user_attrs if study is not None else attrs or {}).get(ATTR.format(key))
+    base = _decode(stored, dataset.n_features) if stored else None
+    if base is None:
+        from tunecli.trainers.keras.pretrain import fit_autoencoder
+
+        settings = space.pretrain
+        fitted = fit_autoencoder(x, list(settings.layers), settings.activation, settings.epochs,
+                                 space.search.seed if seed is None else seed)
+        base = fitted.base
+        if study is not None:
+            study.set_user_attr(ATTR.format(key), _encode(base, [float(v) for v in fitted.losses], len(x)))
+    return dataclasses.replace(dataset, base=base)
+
+
+def _rows(space: SearchSpace, dataset: Dataset) -> np.ndarray:
+    """The rows the autoencoder learns from: the training rows, plus the unlabeled ones asked for."""
+    from tunecli.data import read_unlabeled
+
+    unlabeled = space.pretrain.unlabeled
+    if unlabeled is None:
+        return dataset.x_train
+    base_dir = Path(space.path).parent if space.path else None
+    return np.concatenate([dataset.x_train, read_unlabeled(unlabeled, space, dataset, base_dir)])
+
+
+def _key(space: SearchSpace, x: np.ndarray) -> str:
+    settings = space.pretrain.model_dump()
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(x, np.float32).tobytes())
+    digest.update(str(space.search.seed).encode())
+    return digest.hexdigest()[:16]
+
+
+def _encode(base: BaseNetwork, losses: list[float], rows: int) -> dict[str, Any]:
+    from tunecli.trainers.keras.weights import to_text
+
+    arrays = [a for layer in base.layers for a in (layer.kernel, layer.bias)]
+    return {"weights": to_text(arrays), "activation": base.activation, "losses": losses, "rows": rows}
+
+
+def _decode(stored: Any, n_features: int) -> BaseNetwork | None:
+    """The stored encoder; None when it is unreadable (it is then trained again)."""
+    from tunecli.trainers.keras.weights import from_text
+
+    try:
+        arrays = from_text(stored["weights"])
+        activation = str(stored["activation"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if len(arrays) % 2 or not arrays or arrays[0].shape[0] != n_features:
+        return None
+    layers = tuple(BaseLayer(arrays[i], arrays[i + 1], activation) for i in range(0, len(arrays), 2))
+    return BaseNetwork(n_features, layers, SOURCE)
+
+
+def pretrain_summary(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the study's stored encoder trained on and its reconstruction losses (for reports)."""
+    for name, value in attrs.items():
+        if name.startswith("pretrain.") and isinstance(value, dict):
+            return {"rows": value.get("rows"), "losses": value.get("losses")}
+    return None
