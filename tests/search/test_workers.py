@@ -77,6 +77,21 @@ def test_one_worker_runs_recycle_after_trials_then_returns(in_process, tmp_path)
     assert {t.state for t in study.get_trials()} == {optuna.trial.TrialState.COMPLETE}
 
 
+def test_a_worker_keeps_the_searchs_deadline_not_its_own_start(in_process, tmp_path) -> None:
+    import time
+
+    from tunecli.search.progress import QuietProgress
+
+    url = str(tmp_path / "d.journal")
+    raw = _raw(recycle_after=5)
+    raw["search"] = {**raw["search"], "trials": 5, "timeout": 600}
+    study = create_or_resume(validate_space(raw), resolve_objective("auto", "classification"), url)
+    workers.worker_main(raw, None, url, 0, 2, True, QuietProgress, time.time() - 1)  # started after the timeout ended
+    assert finished(study) == 0
+    workers.worker_main(raw, None, url, 0, 3, True, QuietProgress, time.time() + 600)
+    assert finished(study) == 5
+
+
 def _study(space, url: str) -> optuna.Study:
     return create_or_resume(space, resolve_objective("auto", "classification"), url)
 

@@ -45,6 +45,7 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
 
     context = multiprocessing.get_context("spawn")
     deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
+    ends_at = time.time() + space.search.timeout if space.search.timeout else None  # the same, for the workers
     generation = 0
     crashes = 0
 
@@ -52,7 +53,7 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
         nonlocal generation
         generation += 1
         proc = context.Process(target=worker_main, name=f"tunecli-worker-{slot}",
-                               args=(space.raw, space.path, storage_url, slot, generation, quiet, progress))
+                               args=(space.raw, space.path, storage_url, slot, generation, quiet, progress, ends_at))
         proc.start()
         return proc
 
@@ -146,8 +147,10 @@ def _kill(procs: dict[int, Any], study: optuna.Study) -> None:
 
 
 def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
-                quiet: bool, progress: ProgressFactory = QuietProgress) -> None:
+                quiet: bool, progress: ProgressFactory = QuietProgress, ends_at: float | None = None) -> None:
     """One worker: load the data once, run up to ``recycle_after`` trials, exit (130 on Ctrl-C, 143 on SIGTERM).
+    ``ends_at`` (``time.time()``) is when the search's timeout ends: no trial starts after it (or when what is left
+    of it is needed for re-ranking), whenever this worker started.
 
     A worker stopped by a signal exits at once after discarding its trial (no slow interpreter shutdown
     with Keras loaded); one that outlives its share of the grace is ended by the watchdog (``interrupt``).
@@ -161,7 +164,7 @@ def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, 
     interrupt.force_after(max(0.5, interrupt.grace_seconds() - 2))  # SIGTERM: the parent kills at grace - 1
     interrupt.install()
     try:
-        _work(raw, path, storage_url, slot, generation, quiet, progress)
+        _work(raw, path, storage_url, slot, generation, quiet, progress, ends_at)
     except KeyboardInterrupt:
         _exit_now(interrupt.exit_code())
     except TuneCliError as exc:
@@ -197,7 +200,7 @@ def _die_with_parent() -> None:
 
 
 def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
-          quiet: bool, make_progress: ProgressFactory) -> None:
+          quiet: bool, make_progress: ProgressFactory, ends_at: float | None = None) -> None:
     from tunecli import interrupt
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import validate_space
@@ -219,5 +222,7 @@ def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: 
     progress = make_progress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
                               live=slot == 0)
     ctx = search_context(space, dataset, objective, study, progress, limit=space.training.recycle_after or None)
+    if ends_at is not None:  # the search's deadline, not this worker's start plus the timeout
+        ctx.deadline = time.monotonic() + (ends_at - time.time())
     with progress, interrupt.deferred():
         get_engine(space.search.engine).run(ctx)
