@@ -94,3 +94,14 @@ def test_task_b_from_an_autoencoder_trains_it_once_per_study(task_a: Path, monke
     result = _invoke(task_a, "train", "mnist-task-b-pretrain-best.yaml")  # train too reads it from the study
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
+
+
+def test_recycled_workers_reuse_the_stored_encoder(task_a: Path) -> None:
+    raw = yaml.safe_load((task_a / _small("pretrain_task_b.yaml", task_a, labels=60)).read_text())
+    raw["study"] = "pretrain-workers"
+    raw["training"]["recycle_after"] = 1                 # a fresh worker process for every trial
+    (task_a / "workers.yaml").write_text(yaml.safe_dump(raw))
+    result = _invoke(task_a, "search", "workers.yaml", "--json")
+    assert result.exit_code == 0, result.output
+    attrs = load_study("pretrain-workers", str(task_a / "tunecli.journal")).user_attrs
+    assert len([k for k in attrs if k.startswith("pretrain.")]) == 1   # not one per worker generation

@@ -212,13 +212,14 @@ def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: 
     from tunecli.studies.pretrain import with_pretrained
 
     space = validate_space(raw, source=path)
+    seed = space.search.seed  # the search's: the autoencoder's key
     if space.search.seed is not None and generation > 1:  # each worker process samples differently
         space.search.seed += 1000 * generation
     init_backend(space.training.backend)
     dataset = attach_base(space, load_data(space.data, base_dir=Path(path).parent if path else None))
     objective = resolve_objective(space.objective, dataset.task, path)
     study = create_or_resume(space, objective, storage_url)
-    dataset = with_pretrained(space, dataset, study)  # the encoder the main process stored
+    dataset = with_pretrained(space, dataset, study, seed=seed)  # the encoder the main process stored
     progress = make_progress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
                               live=slot == 0)
     ctx = search_context(space, dataset, objective, study, progress, limit=space.training.recycle_after or None)

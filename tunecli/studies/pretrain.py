@@ -35,19 +35,21 @@ def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | 
 
     The encoder stored in ``study`` (or in ``attrs``, a finished study's attributes) is reused; else it is
     trained on the training rows plus ``pretrain.unlabeled`` and stored in ``study`` when one is given.
+    ``seed`` (default ``search.seed``) seeds it and is part of its key: worker processes pass the search's own,
+    not the one they sample with.
     """
     if space.pretrain is None:
         return dataset
+    seed = space.search.seed if seed is None else seed
     x = _rows(space, dataset)
-    key = _key(space, x)
+    key = _key(space, x, seed)
     stored = (study.user_attrs if study is not None else attrs or {}).get(ATTR.format(key))
     base = _decode(stored, dataset.n_features) if stored else None
     if base is None:
         from tunecli.trainers.keras.pretrain import fit_autoencoder
 
         settings = space.pretrain
-        fitted = fit_autoencoder(x, list(settings.layers), settings.activation, settings.epochs,
-                                 space.search.seed if seed is None else seed)
+        fitted = fit_autoencoder(x, list(settings.layers), settings.activation, settings.epochs, seed)
         base = fitted.base
         if study is not None:
             study.set_user_attr(ATTR.format(key), _encode(base, [float(v) for v in fitted.losses], len(x)))
@@ -65,11 +67,11 @@ def _rows(space: SearchSpace, dataset: Dataset) -> np.ndarray:
     return np.concatenate([dataset.x_train, read_unlabeled(unlabeled, space, dataset, base_dir)])
 
 
-def _key(space: SearchSpace, x: np.ndarray) -> str:
+def _key(space: SearchSpace, x: np.ndarray, seed: int | None) -> str:
     settings = space.pretrain.model_dump()
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(np.ascontiguousarray(x, np.float32).tobytes())
-    digest.update(str(space.search.seed).encode())
+    digest.update(str(seed).encode())
     return digest.hexdigest()[:16]
 
 
