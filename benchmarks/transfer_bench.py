@@ -15,7 +15,8 @@ given ``--budget`` seconds in all (re-ranking included; the autoencoder's traini
 
 Each variant's winner is the model the search kept (trained on the 200 labels only), scored once on the test
 split. Also reported: the epochs each search trained (in trial order) before one of its trials first
-reached the best validation accuracy any epoch of the scratch search reached, same seed. Needs ../shared/data/mnist_20k. Not part of the tests.
+reached the best validation accuracy any epoch of the scratch search reached, same seed.
+Needs ../shared/data/mnist_20k. Not part of the tests.
 """
 
 from __future__ import annotations
