@@ -36,14 +36,15 @@ _LOCK = threading.Lock()
 MAX_EXECUTABLES = 512
 
 
-#: Evaluation runs once an epoch: compiled for compile speed (LLVM -O0 halves its compile time).
+#: Compiled for compile speed (LLVM -O0 halves the compile time): evaluation, which runs once an epoch, and the
+#: training programs of trials expected to train little (``tunecli.trainers.fast.cost``).
 _FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
 
 def executable(fn: Callable, st: Structure, *args: Any, fast_compile: bool = False) -> Callable:
     """``fn`` compiled for this structure and these argument shapes, reused across trials."""
     jax = load_jax()
-    key = (fn.__name__, st, jax.tree.structure(args),
+    key = (fn.__name__, st, fast_compile, jax.tree.structure(args),
            tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(args)))
     with _LOCK:
         if key in EXECUTABLES:

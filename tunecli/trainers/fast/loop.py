@@ -16,6 +16,7 @@ import numpy as np
 from tunecli import interrupt
 from tunecli.trainers.contract import EpochHook, Fitted, FlatWeights
 from tunecli.trainers.fast.compile import executable, load_jax
+from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta, load_base, trained_vars
 from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
 from tunecli.trainers.fast.stopping import EarlyStop, Plateau
@@ -113,6 +114,7 @@ class _Run:
         self.chunk = max(1, min(self.steps, NOISE_CHUNK_BYTES // per_batch)) if dropout else self.steps
         self.zero_noise = None if dropout else jnp.zeros((self.steps, self.st.batch, 1), jnp.uint16)
         self.train_fn = train_epoch if self.steps >= SCAN_MIN_STEPS else train_step
+        self.quick = quick_compile(self.st, self.rows, self.steps, expected_epochs(training))  # -O0: a trial that trains little
         self.passes = training.mc_passes  # MC dropout: a score is the mean prediction of this many passes
 
     def _frozen(self, init: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -185,7 +187,7 @@ class _Run:
             pending = pool.submit(executable, evaluate, forward_only(self.st), self.state["theta"], self.state["bn"],
                                   self.hp, cx, cy, cw, eval_noise, fast_compile=True)
             self.train_exe = executable(self.train_fn, self.st, self.state, self.hp, self.xd, self.yd, idx,
-                                        self.row_w, noise)
+                                        self.row_w, noise, fast_compile=self.quick)
             self.eval_exe = pending.result()
 
     def epoch(self, idx: Any) -> dict[str, float]:

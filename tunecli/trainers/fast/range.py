@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunecli.trainers.fast.compile import executable
+from tunecli.trainers.fast.cost import quick_compile
 from tunecli.trainers.fast.loop import _Run
 from tunecli.trainers.fast.maths import train_step
 
@@ -51,7 +52,8 @@ def ramp_losses(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: i
         if pos % run.chunk == 0:
             noise = run.noise_chunk(min(run.chunk, run.steps - pos))
         if exe is None:
-            exe = executable(train_step, run.st, state, run.hp, run.xd, run.yd, idx, run.row_w, noise)
+            exe = executable(train_step, run.st, state, run.hp, run.xd, run.yd, idx, run.row_w, noise,
+                             fast_compile=quick_compile(run.st, run.rows, run.steps, len(lrs) / run.steps))
         before = np.asarray(state["stats"], np.float64)
         run.hp["lr"] = jnp.float32(lr)
         state = exe(state, run.hp, run.xd, run.yd, idx, run.row_w, noise)

@@ -1,0 +1,46 @@
+"""How long a trial's training is expected to take, to choose how hard its program is optimized.
+
+XLA:CPU compiles a training program about twice as fast with LLVM at -O0, whose steps then take 1.6-2.4x as
+long (digits, 2x64 to 4x256 networks, batch 16 to 128). A trial that trains little (a small network, a
+few thousand rows, early stopping) is done sooner with the quick compile; one that trains long gains the
+optimized program back within a few epochs. The choice depends on the structure, the row count and the
+training settings only, never on timings, so the same trial always runs the same program (results differ
+between the two in the 7th digit).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from tunecli.trainers.fast.structure import Structure, layer_shapes
+
+if TYPE_CHECKING:
+    from tunecli.config.space import Training
+
+STEP_S = 2e-4             # a step's fixed cost on the CPU (dispatch, optimizer update on small networks)
+FLOPS_PER_S = 2e10        # the rate the dense layers' matrix products run at, optimized, from 64 rows a batch
+QUICK_SAVES_S = 0.4       # what compiling at -O0 saves (median over a wide digits space: ~0.65 s -> ~0.3 s)
+SLOWDOWN = 1.0            # the extra time a quick (-O0) program takes per epoch, in optimized epochs
+
+
+def epoch_seconds(st: Structure, rows: int, steps: int) -> float:
+    """A rough estimate of one optimized epoch's seconds: fixed cost per step plus forward and backward
+    products (6 flops per weight and row; the padded shapes are what is computed; small batches run the
+    products slower). Within 1.5x of the measured on digits for 2x64 to 4x256 networks, batch 16 to 128."""
+    weights = sum(n_in * n_out for n_in, n_out in layer_shapes(st))
+    rate = FLOPS_PER_S * min(1.0, math.sqrt(st.batch / 64))
+    return steps * STEP_S + 6.0 * weights * max(rows, steps * st.batch) / rate
+
+
+def expected_epochs(training: Training) -> int:
+    """Epochs a trial is expected to train: early stopping usually ends it within twice its patience."""
+    if not training.early_stopping.enabled:
+        return training.max_epochs
+    return min(training.max_epochs, 2 * (training.early_stopping.patience + 1))
+
+
+def quick_compile(st: Structure, rows: int, steps: int, epochs: float) -> bool:
+    """True when compiling at -O0 is expected to finish ``epochs`` epochs sooner than an optimized program."""
+    extra = SLOWDOWN * epochs * epoch_seconds(st, rows, steps)
+    return math.isfinite(extra) and extra < QUICK_SAVES_S
