@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -47,3 +48,17 @@ TINY_SPACE = {
     "training": {"max_epochs": 2, "early_stopping": {"patience": 2}},
     "space": {"n_hidden": {"int": [1, 2]}, "n_neurons": {"choice": [8, 16]}, "learning_rate": 0.01},
 }
+
+
+def invoke_in(folder: Path, *args: str) -> Any:
+    """Run the ``tunecli`` command with ``args`` in ``folder`` (relative paths resolve there), in process."""
+    from typer.testing import CliRunner
+
+    from tunecli.cli import app
+
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(here)

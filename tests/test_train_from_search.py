@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,8 @@ from tunecli.runtime import init_backend
 
 init_backend(None)
 
-from typer.testing import CliRunner  # noqa: E402
 
-from tunecli.cli import app  # noqa: E402
+from tests.conftest import invoke_in  # noqa: E402
 from tunecli.config.space import load_space, validate_space  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
 from tunecli.search import run_search  # noqa: E402
@@ -35,21 +33,13 @@ IRIS = {
 }
 
 
-def _invoke(folder: Path, *args: str) -> object:
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(here)
-
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory) -> Path:
     """A folder holding a finished iris search (tunecli.journal) and its iris-kept-best.yaml."""
     folder = tmp_path_factory.mktemp("searched")
     (folder / "space.yaml").write_text(yaml.safe_dump(IRIS))
-    result = _invoke(folder, "search", "space.yaml", "--json")
+    result = invoke_in(folder, "search", "space.yaml", "--json")
     assert result.exit_code == 0, result.output
     return folder
 
@@ -73,7 +63,7 @@ def _best(folder: Path, name: str = "b.yaml", **changes: object) -> str:
 
 
 def test_from_search_hands_over_the_model_that_scored(searched: Path) -> None:
-    result = _invoke(searched, "train", "iris-kept-best.yaml", "--from-search", "--output", "kept", "--json")
+    result = invoke_in(searched, "train", "iris-kept-best.yaml", "--from-search", "--output", "kept", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     best = yaml.safe_load((searched / "iris-kept-best.yaml").read_text())
@@ -94,12 +84,12 @@ def test_from_search_hands_over_the_model_that_scored(searched: Path) -> None:
 
 def test_train_shows_the_refit_and_the_kept_model_and_saves_either(searched: Path) -> None:
     saved = set(searched.glob("*.keras"))
-    result = _invoke(searched, "train", "iris-kept-best.yaml", "--epochs", "2")
+    result = invoke_in(searched, "train", "iris-kept-best.yaml", "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert "refit on train + validation: test accuracy: " in result.stdout
     assert "kept from the search (trial #" in result.stdout and "trained on train only" in result.stdout
     assert "--kept-output" in result.stdout and set(searched.glob("*.keras")) == saved  # nothing saved unasked
-    both = _invoke(searched, "train", "iris-kept-best.yaml", "--epochs", "2", "--output", "r.keras",
+    both = invoke_in(searched, "train", "iris-kept-best.yaml", "--epochs", "2", "--output", "r.keras",
                    "--kept-output", "k.keras", "--json")
     assert both.exit_code == 0, both.output
     summary = json.loads(both.stdout)
@@ -113,14 +103,14 @@ def test_a_trial_whose_weights_were_not_kept_exits_2_and_says_how_to_refit(searc
     dropped = next(t.number for t in study.trials if t.number not in ranking(study)[:2])
     assert dropped not in kept_numbers(study.user_attrs)
     name = _best(searched, origin__trial=dropped)
-    result = _invoke(searched, "train", name, "--from-search")
+    result = invoke_in(searched, "train", name, "--from-search")
     assert result.exit_code == 2
     assert f"the weights of trial #{dropped} of study 'iris-kept' were not kept" in result.stderr
     assert f"run `tunecli train {name}` without --from-search" in result.stderr
-    plain = _invoke(searched, "train", name, "--epochs", "1")  # without --from-search: the refit, and why no kept model
+    plain = invoke_in(searched, "train", name, "--epochs", "1")  # without --from-search: the refit, and why no kept model
     assert plain.exit_code == 0, plain.output
     assert "refit on train + validation" in plain.stdout and "kept model of the search: none" in plain.stdout
-    asked = _invoke(searched, "train", name, "--epochs", "1", "--kept-output", "k2.keras")
+    asked = invoke_in(searched, "train", name, "--epochs", "1", "--kept-output", "k2.keras")
     assert asked.exit_code == 2 and "were not kept" in asked.stderr and not (searched / "k2.keras").exists()
 
 
@@ -135,7 +125,7 @@ def test_a_trial_whose_weights_were_not_kept_exits_2_and_says_how_to_refit(searc
 ], ids=["no-origin", "no-study", "edited-config", "other-data", "no-store", "epochs", "two-outputs"])
 def test_bad_cases_exit_2_with_a_message(searched: Path, changes: dict, args: list[str], message: str) -> None:
     name = _best(searched, "bad.yaml", **changes)
-    result = _invoke(searched, "train", name, "--from-search", *args)
+    result = invoke_in(searched, "train", name, "--from-search", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not any((searched / f).exists() for f in ("a.keras", "b.keras", "elsewhere.journal"))
@@ -147,7 +137,7 @@ def test_a_study_made_before_weights_were_kept_says_so(searched: Path) -> None:
     try:
         for key in saved:
             study.set_user_attr(key, None)
-        result = _invoke(searched, "train", "iris-kept-best.yaml", "--from-search")
+        result = invoke_in(searched, "train", "iris-kept-best.yaml", "--from-search")
         assert result.exit_code == 2 and "this study keeps none" in result.stderr
     finally:
         for key, value in saved.items():
@@ -191,7 +181,7 @@ def test_a_diverging_refit_hands_over_the_kept_model(searched: Path, monkeypatch
         raise RunError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
 
     monkeypatch.setattr(train_module, "_fit", diverge)
-    result = _invoke(searched, "train", _best(searched, "div.yaml"), "--output", "div.keras")
+    result = invoke_in(searched, "train", _best(searched, "div.yaml"), "--output", "div.keras")
     assert result.exit_code == 0, result.output
     assert "the refit failed" in result.output and "handed over instead" in result.output
     assert (searched / "div.keras").exists()

@@ -4,7 +4,6 @@ without 4 and 9, saved by ``train``; task B 4 vs 9 on a few labels, from task A'
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,14 @@ from tunecli.runtime import init_backend
 
 init_backend(None)
 
-from typer.testing import CliRunner  # noqa: E402
 
-from tunecli.cli import app  # noqa: E402
+from tests.conftest import invoke_in  # noqa: E402
 from tunecli.studies.storage import load_study  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "search_spaces"
 SMALL = {"search": {"trials": 3, "seed": 1, "rerank": {"top": 2, "seeds": 2}},
          "training": {"max_epochs": 3, "early_stopping": {"patience": 2}}}
 
-
-def _invoke(folder: Path, *args: str) -> object:
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(here)
 
 
 def _small(name: str, folder: Path, labels: int | None = None) -> str:
@@ -50,16 +40,16 @@ def _small(name: str, folder: Path, labels: int | None = None) -> str:
 def task_a(tmp_path_factory) -> Path:
     """A folder where task A was searched and its best model saved to models/task_a.keras."""
     folder = tmp_path_factory.mktemp("transfer")
-    result = _invoke(folder, "search", _small("transfer_task_a.yaml", folder), "--json")
+    result = invoke_in(folder, "search", _small("transfer_task_a.yaml", folder), "--json")
     assert result.exit_code == 0, result.output
-    result = _invoke(folder, "train", "mnist-task-a-best.yaml", "--output", "models/task_a.keras")
+    result = invoke_in(folder, "train", "mnist-task-a-best.yaml", "--output", "models/task_a.keras")
     assert result.exit_code == 0, result.output
     assert (folder / "models" / "task_a.keras").exists()
     return folder
 
 
 def test_task_b_reuses_task_a_and_train_replays_it(task_a: Path) -> None:
-    result = _invoke(task_a, "search", _small("transfer_task_b.yaml", task_a, labels=60), "--json")
+    result = invoke_in(task_a, "search", _small("transfer_task_b.yaml", task_a, labels=60), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     trials = [t for t in summary["trials"] if t["state"] == "COMPLETE"]
@@ -70,7 +60,7 @@ def test_task_b_reuses_task_a_and_train_replays_it(task_a: Path) -> None:
         assert attrs["base"].endswith("task_a.keras") and attrs["transfer_activation"] == "relu"
     best = yaml.safe_load((task_a / "mnist-task-b-transfer-best.yaml").read_text())
     assert best["transfer"] == {"from": "models/task_a.keras"} and "reuse_layers" in best["space"]
-    result = _invoke(task_a, "train", "mnist-task-b-transfer-best.yaml", "--output", "b.keras")
+    result = invoke_in(task_a, "train", "mnist-task-b-transfer-best.yaml", "--output", "b.keras")
     assert result.exit_code == 0, result.output
     assert "test accuracy" in result.output and (task_a / "b.keras").exists()
 
@@ -82,16 +72,16 @@ def test_task_b_from_an_autoencoder_trains_it_once_per_study(task_a: Path, monke
     original = pretrain.fit_autoencoder
     monkeypatch.setattr(pretrain, "fit_autoencoder", lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
     name = _small("pretrain_task_b.yaml", task_a, labels=60)
-    result = _invoke(task_a, "search", name, "--json")
+    result = invoke_in(task_a, "search", name, "--json")
     assert result.exit_code == 0, result.output
     assert len(calls) == 1 and calls[0] > 60          # the training rows and the rest of digits (labels unused)
     attrs = load_study("mnist-task-b-pretrain", str(task_a / "tunecli.journal")).user_attrs
     stored = [v for k, v in attrs.items() if k.startswith("pretrain.")]
     assert len(stored) == 1 and stored[0]["rows"] == calls[0] and len(stored[0]["losses"]) == 2
-    result = _invoke(task_a, "search", name, "--trials", "5", "--json")   # resumed: the stored encoder is reused
+    result = invoke_in(task_a, "search", name, "--trials", "5", "--json")   # resumed: the stored encoder is reused
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
-    result = _invoke(task_a, "train", "mnist-task-b-pretrain-best.yaml")  # train too reads it from the study
+    result = invoke_in(task_a, "train", "mnist-task-b-pretrain-best.yaml")  # train too reads it from the study
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
 
@@ -101,7 +91,7 @@ def test_recycled_workers_reuse_the_stored_encoder(task_a: Path) -> None:
     raw["study"] = "pretrain-workers"
     raw["training"]["recycle_after"] = 1                 # a fresh worker process for every trial
     (task_a / "workers.yaml").write_text(yaml.safe_dump(raw))
-    result = _invoke(task_a, "search", "workers.yaml", "--json")
+    result = invoke_in(task_a, "search", "workers.yaml", "--json")
     assert result.exit_code == 0, result.output
     attrs = load_study("pretrain-workers", str(task_a / "tunecli.journal")).user_attrs
     assert len([k for k in attrs if k.startswith("pretrain.")]) == 1   # not one per worker generation
