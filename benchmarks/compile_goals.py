@@ -388,11 +388,7 @@ def summarize(rows: list[dict]) -> str:
                          f"{_median([r['epochs'] for r in rs], '.0f')} | {_median([r['trials'] for r in rs], '.0f')} | "
                          f"{ratio} | {_median([r.get('compiled') for r in rs], '.0f')} | "
                          f"{_median([r.get('median_overhead_s') for r in rs], '.3f')} |")
-    errors = [r for r in rows if "error" in r]
-    if errors:
-        lines += ["", f"{len(errors)} failed runs:"] + [f"- {r['data']} {r['seed']} {r['tool']}: {r['error']}"
-                                                        for r in errors]
-    return "\n".join(lines)
+    return "\n".join(lines + wb.failed_runs(rows))
 
 
 def main() -> None:

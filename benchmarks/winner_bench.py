@@ -383,11 +383,15 @@ def summarize(rows: list[dict]) -> str:
                          f"{t1:.4f}–{t3:.4f} | {np.median(opt):+.4f} | {o1:+.4f}–{o3:+.4f} | "
                          f"{np.median([r['val'] for r in rs]):.4f} | {np.median([r['trials'] for r in rs]):.0f} | "
                          f"{np.median([r['wall'] for r in rs]):.1f} |")
+    return "\n".join(lines + failed_runs(rows))
+
+
+def failed_runs(rows: list[dict]) -> list[str]:
+    """Lines naming the jobs that failed (their ``error``), after a blank line; none when all ran."""
     errors = [r for r in rows if "error" in r]
-    if errors:
-        lines += ["", f"{len(errors)} failed runs:"] + [f"- {r['data']} {r['seed']} {r['tool']}: {r['error']}"
-                                                        for r in errors]
-    return "\n".join(lines)
+    if not errors:
+        return []
+    return ["", f"{len(errors)} failed runs:"] + [f"- {r['data']} {r['seed']} {r['tool']}: {r['error']}" for r in errors]
 
 
 def main() -> None:
