@@ -5,7 +5,7 @@ long (digits, 2x64 to 4x256 networks, batch 16 to 128). A trial that trains litt
 few thousand rows, early stopping) is done sooner with the quick compile; one that trains long gains the
 optimized program back within a few epochs. The choice depends on the structure, the row count and the
 training settings only, never on timings, so the same trial always runs the same program (results differ
-between the two in the 7th digit).
+between the two in the 6th or 7th significant digit).
 """
 
 from __future__ import annotations
