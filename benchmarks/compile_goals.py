@@ -201,20 +201,10 @@ def run_keras_tuner(data: Any, budget: int, max_epochs: int, seed: int, folder: 
 
 def run_sklearn(data: Any, budget: int, max_epochs: int, seed: int) -> dict:
     """``wb.run_sklearn`` with an epoch budget: each fit's ``n_iter_`` counts, the last fit gets the epochs left."""
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-
     rng = np.random.default_rng(seed)
     best, epochs, trials = None, 0, 0
     while epochs < budget:
-        optimizer = str(rng.choice(SPACE["optimizer"]["choice"]))
-        cls = MLPClassifier if data.task == "classification" else MLPRegressor
-        model = cls(hidden_layer_sizes=(int(np.exp(rng.uniform(np.log(16), np.log(256)))),) * int(rng.integers(1, 5)),
-                    activation=str(rng.choice(["relu", "tanh", "logistic"])),
-                    solver="sgd" if optimizer in ("sgd", "momentum", "nesterov") else "adam",
-                    learning_rate_init=float(np.exp(rng.uniform(np.log(1e-4), np.log(0.3)))),
-                    momentum=0.0 if optimizer == "sgd" else 0.9, nesterovs_momentum=optimizer == "nesterov",
-                    batch_size=int(rng.choice(SPACE["batch_size"]["choice"])),
-                    max_iter=min(max_epochs, budget - epochs), n_iter_no_change=PATIENCE, random_state=seed + trials)
+        model = wb.sklearn_model(data, rng, min(max_epochs, budget - epochs), PATIENCE, seed + trials)
         trials += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

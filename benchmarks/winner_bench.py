@@ -215,24 +215,30 @@ def run_keras_tuner(algorithm: str, data: Any, budget: float, max_epochs: int, s
     return {"val": float(best.score), "test": test, "trials": len(tuner.oracle.trials)}
 
 
-def run_sklearn(data: Any, budget: float, max_epochs: int, seed: int) -> dict:
-    """scikit-learn's MLP, random search over the options it has; the best model on validation kept."""
+def sklearn_model(data: Any, rng: np.random.Generator, max_iter: int, patience: int, random_state: int) -> Any:
+    """One scikit-learn MLP drawn from the options it has of the space (activations relu / tanh / logistic,
+    solvers sgd / adam), unfitted."""
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
+    optimizer = str(rng.choice(SPACE["optimizer"]["choice"]))
+    cls = MLPClassifier if data.task == "classification" else MLPRegressor
+    return cls(hidden_layer_sizes=(int(np.exp(rng.uniform(np.log(16), np.log(256)))),) * int(rng.integers(1, 5)),
+               activation=str(rng.choice(["relu", "tanh", "logistic"])),
+               solver="sgd" if optimizer in ("sgd", "momentum", "nesterov") else "adam",
+               learning_rate_init=float(np.exp(rng.uniform(np.log(1e-4), np.log(0.3)))),
+               momentum=0.0 if optimizer == "sgd" else 0.9, nesterovs_momentum=optimizer == "nesterov",
+               batch_size=int(rng.choice(SPACE["batch_size"]["choice"])), max_iter=max_iter,
+               n_iter_no_change=patience, random_state=random_state)
+
+
+def run_sklearn(data: Any, budget: float, max_epochs: int, seed: int) -> dict:
+    """scikit-learn's MLP, random search over the options it has; the best model on validation kept."""
     rng = np.random.default_rng(seed)
     best: dict = {}
     deadline = time.perf_counter() + budget
     trials = 0
     while time.perf_counter() < deadline:
-        optimizer = str(rng.choice(SPACE["optimizer"]["choice"]))
-        solver = "sgd" if optimizer in ("sgd", "momentum", "nesterov") else "adam"
-        cls = MLPClassifier if data.task == "classification" else MLPRegressor
-        model = cls(hidden_layer_sizes=(int(np.exp(rng.uniform(np.log(16), np.log(256)))),) * int(rng.integers(1, 5)),
-                    activation=str(rng.choice(["relu", "tanh", "logistic"])), solver=solver,
-                    learning_rate_init=float(np.exp(rng.uniform(np.log(1e-4), np.log(0.3)))),
-                    momentum=0.0 if optimizer == "sgd" else 0.9, nesterovs_momentum=optimizer == "nesterov",
-                    batch_size=int(rng.choice(SPACE["batch_size"]["choice"])), max_iter=max_epochs,
-                    n_iter_no_change=PATIENCE, random_state=seed + trials)
+        model = sklearn_model(data, rng, max_epochs, PATIENCE, seed + trials)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
