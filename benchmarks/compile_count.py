@@ -8,7 +8,7 @@ nesterov/rmsprop/adam/nadam, batch size 16/32/64/128, dropout 0-0.3) and trains 
 ``run_trial`` for ``--epochs`` epochs, with the persistent compile cache off. Counts the programs
 compiled (growth of ``tunecli.trainers.fast.compile.EXECUTABLES``, by program kind) against the distinct
 (depth, width bucket) pairs met, and the per-trial overhead: the trial's wall time minus the time spent
-in its epochs (``_Run.epoch``), median over the trials. The counts are deterministic; the times are not.
+in its epochs (``Run.epoch``), median over the trials. The counts are deterministic; the times are not.
 
 ``--epoch-time``: seconds per epoch (median and least of 11 after a warm-up) of 2x64 and 4x256 networks on
 digits at batch sizes 16 and 128, with dropout 0.2 and without. ``--dry``: the programs the trials would compile, counted without
@@ -51,13 +51,13 @@ def draw(rng, n: int) -> list[dict]:
 
 
 class EpochClock:
-    """Time spent in ``_Run.epoch`` (training and evaluating one epoch), compile excluded."""
+    """Time spent in ``Run.epoch`` (training and evaluating one epoch), compile excluded."""
 
     def __init__(self) -> None:
         from tunecli.trainers.fast import loop
 
         self.total, self.times = 0.0, []
-        original = loop._Run.epoch
+        original = loop.Run.epoch
 
         def timed(run, idx):
             start = time.perf_counter()
@@ -67,7 +67,7 @@ class EpochClock:
             self.times.append(took)
             return logs
 
-        loop._Run.epoch = timed
+        loop.Run.epoch = timed
 
 
 def search(args) -> dict:
@@ -131,7 +131,7 @@ def dry(args) -> dict:
     for n in sorted({min(40, args.trials), args.trials}):
         keys.clear()
         for k, p in enumerate(configs[:n]):
-            run = loop._Run(with_defaults(p), data, Training(max_epochs=args.epochs), k, data.x_train, data.y_train,
+            run = loop.Run(with_defaults(p), data, Training(max_epochs=args.epochs), k, data.x_train, data.y_train,
                             (data.x_val, data.y_val))
             run.compile(run.epoch_order())
         kinds = collections.Counter(key[0] for key in set(keys))

@@ -15,7 +15,7 @@ by tunecli's ``load_data``) and seeds the search.
 
 - tunecli: ``run_search`` in process, TPE + median pruner, re-ranking off (``search.rerank.top: 0``), trials
   kept in this process (``training.recycle_after: 0``), a cold compile cache (``TUNECLI_CACHE_DIR``: a new
-  empty folder). Epochs are counted in the fast trainer's ``_Run.epoch``; at the budget the search is stopped
+  empty folder). Epochs are counted in the fast trainer's ``Run.epoch``; at the budget the search is stopped
   as by Ctrl-C (``tunecli.interrupt.request``), which discards the trial in progress: its best score is
   recorded apart (``cut_val``), ``best_val`` is the best of the study's complete and pruned trials. Also
   recorded: the programs compiled in the search (all, and by kind), the seconds spent in epochs, and the median
@@ -243,7 +243,7 @@ def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, f
     cap = EpochCap(budget)
     trial = {"epoch_s": 0.0, "best": None}
     clock = {"epochs": 0.0, "overheads": []}
-    original_epoch, original_trial = loop._Run.epoch, context.run_trial
+    original_epoch, original_trial = loop.Run.epoch, context.run_trial
 
     def epoch(run: Any, idx: Any) -> dict[str, float]:
         start = time.perf_counter()
@@ -267,7 +267,7 @@ def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, f
             clock["overheads"].append(time.perf_counter() - start - trial["epoch_s"])
 
     before = set(fast_compile.EXECUTABLES)
-    loop._Run.epoch, context.run_trial = epoch, run_trial
+    loop.Run.epoch, context.run_trial = epoch, run_trial
     here = os.getcwd()
     os.chdir(folder)
     try:
@@ -276,8 +276,8 @@ def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, f
         wall = time.perf_counter() - start
     finally:
         os.chdir(here)
-        loop._Run.epoch, context.run_trial = original_epoch, original_trial
-        interrupt._reset()   # the next search in this process starts with no stop request
+        loop.Run.epoch, context.run_trial = original_epoch, original_trial
+        interrupt.reset()   # the next search in this process starts with no stop request
     compiled = [key for key in fast_compile.EXECUTABLES if key not in before]
     kept = [r["value"] for r in outcome.rows if r.get("state") in ("COMPLETE", "PRUNED")]
     return {"best_val": best_of(data.task, kept), "epochs": cap.epochs, "trials": cap.trials, "wall_s": round(wall, 2),

@@ -15,11 +15,11 @@ from tunecli import interrupt
 
 @pytest.fixture(autouse=True)
 def _clear():
-    interrupt._reset()
+    interrupt.reset()
     saved = interrupt._force_after[0]
     interrupt._force_after[0] = 3600.0  # never let the watchdog end the test process
     yield
-    interrupt._reset()
+    interrupt.reset()
     interrupt._force_after[0] = saved
 
 
@@ -55,7 +55,7 @@ def test_sigterm_acts_like_ctrl_c_and_exits_143() -> None:
 def test_sigterm_outside_trials_raises_at_once_and_a_span_can_leave_it_to_its_loop() -> None:
     with pytest.raises(KeyboardInterrupt):
         interrupt._handler(signal.SIGTERM, None)
-    interrupt._reset()
+    interrupt.reset()
     with interrupt.deferred(check_at_end=False):  # the worker pool polls requested() itself
         interrupt._handler(signal.SIGTERM, None)
     assert interrupt.requested()

@@ -172,8 +172,8 @@ def deferred(*, check_at_end: bool = True) -> Iterator[None]:
 training = deferred  # a model's training: the trainers stop at the next epoch end
 
 
-def _reset() -> None:
-    """Forget every request (tests)."""
+def reset() -> None:
+    """Forget every request and cleanup: a later search in this process starts afresh (tests, benchmarks)."""
     with _lock:
         _received.clear()
         _at.clear()

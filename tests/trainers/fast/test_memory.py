@@ -39,14 +39,14 @@ def digits() -> Dataset:
 def _chunks_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
     """Record the shape of every noise chunk sent to the device."""
     seen: list[tuple[int, ...]] = []
-    draw = loop._Run.noise_chunk
+    draw = loop.Run.noise_chunk
 
-    def spy(self: loop._Run, n: int):
+    def spy(self: loop.Run, n: int):
         chunk = draw(self, n)
         seen.append(tuple(chunk.shape))
         return chunk
 
-    monkeypatch.setattr(loop._Run, "noise_chunk", spy)
+    monkeypatch.setattr(loop.Run, "noise_chunk", spy)
     return seen
 
 
@@ -74,7 +74,7 @@ def test_noise_chunks_are_bounded_and_do_not_change_the_results(digits: Dataset,
 def test_chunks_hold_a_few_mb_whatever_the_epoch(digits: Dataset) -> None:
     """Sized by the structure (batch x padded units), not by the epoch's rows."""
     x = digits.x_train.repeat(40, axis=0)  # 43,080 rows: 1,347 batches of 32
-    run = loop._Run(with_defaults({"n_hidden": 4, "n_neurons": 512, "dropout": 0.2}), digits, Training(), 0,
+    run = loop.Run(with_defaults({"n_hidden": 4, "n_neurons": 512, "dropout": 0.2}), digits, Training(), 0,
                     x, digits.y_train.repeat(40), (digits.x_val, digits.y_val))
     assert run.steps == 1347 and run.train_fn is maths.train_epoch
     chunk_bytes = 2 * run.chunk * run.st.batch * run.units

@@ -21,7 +21,7 @@ from tunecli.trainers import fast  # noqa: E402
 from tunecli.trainers.contract import FlatWeights  # noqa: E402
 from tunecli.trainers.fast import compile as fast_compile  # noqa: E402
 from tunecli.trainers.fast import initial, maths, structure  # noqa: E402
-from tunecli.trainers.fast.loop import _Run  # noqa: E402
+from tunecli.trainers.fast.loop import Run  # noqa: E402
 from tunecli.trainers.fast.range import _in_order, ramp_losses  # noqa: E402
 from tunecli.trainers.keras.fit import compile_model, fit_phases  # noqa: E402
 from tunecli.trainers.keras.model import build_mlp, freeze  # noqa: E402
@@ -32,11 +32,11 @@ from tunecli.trainers.transfer import phases, plan  # noqa: E402
 ROWS, BATCH, EPOCHS = 40, 10, 3
 
 
-def _run(p: dict, data, epochs: int = EPOCHS) -> _Run:
-    return _Run(p, data, Training(max_epochs=epochs), 1, data.x_train, data.y_train, (data.x_val, data.y_val))
+def _run(p: dict, data, epochs: int = EPOCHS) -> Run:
+    return Run(p, data, Training(max_epochs=epochs), 1, data.x_train, data.y_train, (data.x_val, data.y_val))
 
 
-def _flat(run: _Run, theta) -> list[np.ndarray]:
+def _flat(run: Run, theta) -> list[np.ndarray]:
     return keras_weights(FlatWeights(np.asarray(theta), (), structure.layout(run.st),
                                      [run.st.n_features, *run.widths, run.st.n_out], run.st.batch_norm))
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.structure import Structure
 
 
@@ -47,9 +48,12 @@ def executable(fn: Callable, st: Structure, *args: Any, fast_compile: bool = Fal
     key = (fn.__name__, st, fast_compile, jax.tree.structure(args),
            tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(args)))
     with _LOCK:
-        if key in EXECUTABLES:
+        found = EXECUTABLES.get(key)
+        if found is not None:
             EXECUTABLES.move_to_end(key)
-            return EXECUTABLES[key]
+    meter.program_asked(key, found is None)
+    if found is not None:
+        return found
     lowered = jax.jit(fn, static_argnums=0).lower(st, *args)
     compiled = lowered.compile(_FAST_COMPILE) if fast_compile else lowered.compile()
     with _LOCK:

@@ -15,6 +15,7 @@ import numpy as np
 
 from tunecli import interrupt
 from tunecli.trainers.contract import EpochHook, Fitted, FlatWeights
+from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta, load_base, trained_vars
@@ -68,7 +69,7 @@ def _eval_chunks(x: np.ndarray, y: np.ndarray, classification: bool) -> list[tup
     return chunks
 
 
-class _Run:
+class Run:
     """One trial on the device: its structure, inputs, state and the two compiled programs.
 
     With a base network (``dataset.base``) the trial starts from its reused layers, frozen when
@@ -191,7 +192,13 @@ class _Run:
             self.eval_exe = pending.result()
 
     def epoch(self, idx: Any) -> dict[str, float]:
-        """Train one epoch on the row order ``idx`` and evaluate: Keras' logs."""
+        """Train one epoch on the row order ``idx`` and evaluate: Keras' logs (``meter`` hears of it)."""
+        start = time.perf_counter()
+        logs = self._epoch(idx)
+        meter.epoch_done(time.perf_counter() - start, logs)
+        return logs
+
+    def _epoch(self, idx: Any) -> dict[str, float]:
         state = {**self.state, "pos": self.zero_pos, "stats": self.zero_stats}
         queued: list[dict] = []  # what the chunks not known to be done return
         for start in range(0, self.steps, self.chunk):
@@ -215,22 +222,31 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         x: np.ndarray | None = None, y: np.ndarray | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None) -> Fitted:
     """Train ``p`` (defaults filled in) with early stopping, pruning and reduce-on-plateau; with a base network
-    (``dataset.base``), from its reused layers, frozen then fine-tuned (``_Run.unfreeze``)."""
+    (``dataset.base``), from its reused layers, frozen then fine-tuned (``Run.unfreeze``)."""
+    run = Run(p, dataset, training, seed, dataset.x_train if x is None else x, dataset.y_train if y is None else y,
+              (dataset.x_val, dataset.y_val) if validation is None else validation)
+    fit_start = time.perf_counter()
+    meter.fit_event("start")
+    try:
+        return _train(run, p, training, objective, on_epoch, fit_start)
+    finally:
+        meter.fit_event("end")
+
+
+def _train(run: Run, p: dict[str, Any], training: Training, objective: Objective, on_epoch: EpochHook | None,
+           fit_start: float) -> Fitted:
     import jax.numpy as jnp
 
-    run = _Run(p, dataset, training, seed, dataset.x_train if x is None else x, dataset.y_train if y is None else y,
-               (dataset.x_val, dataset.y_val) if validation is None else validation)
     names = ("loss", "accuracy") if run.classification else ("loss", "rmse", "mae")
     history: dict[str, list[float]] = {k: [] for k in (*names, *(f"val_{n}" for n in names))}
     plateau = Plateau(p, objective) if p["schedule"] == "performance" else None
     stopper = EarlyStop(training, objective)
     pruned, diverged, first = False, None, None
-    # The weights the trial's score is of (what Keras' restore_best_weights restores, or the last epoch's):
-    # references to the device arrays of that epoch's state (a step makes new arrays, so they stay as they were).
     restore_best = training.early_stopping.restore_best_weights
     kept: tuple[Any, Any] | None = None
+    # The weights the trial's score is of (what Keras' restore_best_weights restores, or the last epoch's):
+    # references to the device arrays of that epoch's state (a step makes new arrays, so they stay as they were).
     kept_value: float | None = None
-    fit_start = time.perf_counter()
     idx = run.epoch_order()
     run.compile(idx)
     with interrupt.training():

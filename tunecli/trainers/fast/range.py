@@ -16,7 +16,7 @@ import numpy as np
 
 from tunecli.trainers.fast.compile import executable
 from tunecli.trainers.fast.cost import quick_compile
-from tunecli.trainers.fast.loop import _Run
+from tunecli.trainers.fast.loop import Run
 from tunecli.trainers.fast.maths import train_step
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def ramp_losses(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: i
     from tunecli.config.space import Training
 
     q = {**p, "schedule": "constant", "learning_rate": float(lrs[0])}
-    run = _Run(q, dataset, Training(max_epochs=1), seed, dataset.x_train, dataset.y_train,
+    run = Run(q, dataset, Training(max_epochs=1), seed, dataset.x_train, dataset.y_train,
                (dataset.x_val[:1], dataset.y_val[:1]))
     losses: list[float] = []
     state, exe, noise, idx = run.state, None, None, None
@@ -64,7 +64,7 @@ def ramp_losses(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: i
     return losses
 
 
-def _in_order(run: _Run) -> Any:
+def _in_order(run: Run) -> Any:
     import jax.numpy as jnp
 
     order = np.arange(run.steps * run.st.batch) % run.rows
