@@ -79,11 +79,11 @@ def run_one(variant: str, seed: int, budget: float, base: Path, folder: Path) ->
     """One search of ``budget`` seconds in all, then its kept winner scored on the test split."""
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import load_space, validate_space
-    from tunecli.data import attach_base, load_data
+    from tunecli.data import load_data
     from tunecli.search.run import run_search
     from tunecli.search.study import create_or_resume
-    from tunecli.studies.pretrain import with_pretrained
     from tunecli.train import train_best
+    from tunecli.transfer import attach_base, with_pretrained
 
     raw = space_for(variant, seed, base)
     start = time.perf_counter()

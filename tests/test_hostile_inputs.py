@@ -21,7 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.data.keras_files import keras_bytes
+from tests.transfer.keras_files import keras_bytes
 from tunecli.cli import app
 
 runner = CliRunner()

@@ -80,9 +80,9 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept.
     """
     from tunecli.config.objective import resolve_objective
-    from tunecli.data import attach_base, load_data
+    from tunecli.data import load_data
     from tunecli.runtime import init_backend
-    from tunecli.studies.pretrain import with_pretrained
+    from tunecli.transfer import attach_base, with_pretrained
 
     params = fixed_params(space)
     if from_search and epochs:

@@ -17,7 +17,7 @@ from tunecli.config.catalogue import with_defaults  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.params import LrFinderParam  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
-from tunecli.data.pretrained import BaseLayer, BaseNetwork  # noqa: E402
+from tunecli.data import BaseLayer, BaseNetwork  # noqa: E402
 from tunecli.trainers import fast  # noqa: E402
 from tunecli.trainers.keras.fit import fit as keras_fit  # noqa: E402
 from tunecli.trainers.keras.model import build_mlp  # noqa: E402

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tunecli.data import Dataset
-from tunecli.data.pretrained import BaseLayer, BaseNetwork
+from tunecli.data import BaseLayer, BaseNetwork, Dataset
 
 N_FEATURES = 6
 

@@ -1,19 +1,43 @@
-"""The ``Dataset``: preprocessed train / validation / test splits (float32 features), and ``RawData`` before it."""
+"""The ``Dataset``: preprocessed train / validation / test splits (float32 features), ``RawData`` before it, and the
+pretrained hidden layers a ``Dataset`` may carry (``BaseNetwork``; read and trained in ``tunecli.transfer``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tunecli.data.pretrained import BaseNetwork
     from tunecli.data.transform import FeatureTransform
 
 SHOWN_LEFT_OUT = 8  # describe() names this many left-out columns, then counts the rest
+
+
+class BaseLayer(NamedTuple):
+    """One reusable hidden layer: its kernel (fan_in, width), bias (width,) and activation (a catalogue name)."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+    @property
+    def width(self) -> int:
+        return int(self.kernel.shape[1])
+
+
+class BaseNetwork(NamedTuple):
+    """The hidden layers of a pretrained network, input side first (its output layer is never reused)."""
+
+    n_features: int
+    layers: tuple[BaseLayer, ...]
+    source: str  # the file it came from, or what trained it ("autoencoder pretraining")
+
+    @property
+    def activation(self) -> str:
+        return self.layers[0].activation if self.layers else "relu"
 
 
 @dataclass
@@ -45,13 +69,14 @@ class Dataset:
     feature_names: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out
-    #: Hidden layers the trials start from (``transfer`` / ``pretrain``); None: every trial starts afresh.
+    #: Hidden layers the trials start from (``transfer`` / ``pretrain``, attached by ``tunecli.transfer``); None: every
+    #: trial starts afresh.
     base: BaseNetwork | None = None
     #: Source rows outside the three splits (left out by ``data.classes`` / ``data.train_rows``), preprocessed
     #: like the rest, labels dropped: unlabeled rows an autoencoder may pretrain on. None when there are none.
     x_rest: np.ndarray | None = None
     #: How the source's columns became ``x_*`` (kept to preprocess unlabeled rows from another file the same way).
-    _transform: FeatureTransform | None = field(default=None, repr=False, compare=False)
+    transform: FeatureTransform | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_features(self) -> int:

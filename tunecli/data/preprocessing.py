@@ -9,7 +9,7 @@ Which columns are left out on their own (see ``select_columns``; ``data.keep`` f
 - free text: a text column with too many distinct values to one-hot encode.
 
 Every statistic (medians, means, scales) is taken on the training split only; the encoding and the statistics are
-kept on the ``Dataset`` (``_transform``) so that other rows are preprocessed the same way (``pretrain.unlabeled``).
+kept on the ``Dataset`` (``transform``) so that other rows are preprocessed the same way (``pretrain.unlabeled``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def prepare(spec: DataSpec, source: str, raw: RawData, task: str, name: str) -> 
         x_train=x_all[rows[idx_train]], y_train=y[idx_train], x_val=x_all[rows[idx_val]], y_val=y[idx_val],
         x_test=x_all[rows[idx_test]], y_test=y[idx_test], n_classes=len(class_names),
         feature_names=features, class_names=class_names, dropped=dropped,
-        x_rest=x_all[rest] if len(rest) else None, _transform=transform,
+        x_rest=x_all[rest] if len(rest) else None, transform=transform,
     )
 
 

@@ -82,9 +82,9 @@ def best_config_of(study_name: str, storage_url: str | None) -> dict[str, Any]:
 def find_lr(space: SearchSpace, *, params: dict[str, Any], from_study: str | None, storage_url: str | None,
             min_lr: float, max_lr: float, steps: int, rule: str, seed: int | None = 0) -> LRFindOutcome:
     """Run the LR range test for one configuration of the space."""
-    from tunecli.data import attach_base, load_data
+    from tunecli.data import load_data
     from tunecli.runtime import init_backend
-    from tunecli.studies.pretrain import with_pretrained
+    from tunecli.transfer import attach_base, with_pretrained
 
     if not 0 < min_lr < max_lr:
         raise SpaceError(f"need 0 < --min-lr < --max-lr, got {min_lr} and {max_lr}", field="--min-lr")

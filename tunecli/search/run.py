@@ -70,10 +70,10 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         progress: makes the progress display of each process (``tunecli.ui.progress.SearchProgress`` in the CLI).
     """
     from tunecli import interrupt
-    from tunecli.data import attach_base, load_data
+    from tunecli.data import load_data
     from tunecli.runtime import init_backend
     from tunecli.search.coordination import finished
-    from tunecli.studies.pretrain import with_pretrained
+    from tunecli.transfer import attach_base, with_pretrained
 
     interrupt.install()
     init_backend(space.training.backend)

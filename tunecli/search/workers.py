@@ -204,12 +204,12 @@ def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: 
     from tunecli import interrupt
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import validate_space
-    from tunecli.data import attach_base, load_data
+    from tunecli.data import load_data
     from tunecli.runtime import init_backend
     from tunecli.search.context import search_context
     from tunecli.search.engines import get_engine
     from tunecli.search.study import create_or_resume
-    from tunecli.studies.pretrain import with_pretrained
+    from tunecli.transfer import attach_base, with_pretrained
 
     space = validate_space(raw, source=path)
     seed = space.search.seed  # the search's: the autoencoder's key

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tunecli.config.catalogue import layer_widths
 
 if TYPE_CHECKING:
-    from tunecli.data.pretrained import BaseLayer, BaseNetwork
+    from tunecli.data import BaseLayer, BaseNetwork
 
 
 class Phases(NamedTuple):

@@ -17,7 +17,7 @@ init_backend(None)
 from tests.conftest import invoke_in  # noqa: E402
 from tunecli.studies.storage import load_study  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "search_spaces"
+EXAMPLES = Path(__file__).resolve().parents[2] / "search_spaces"
 SMALL = {"search": {"trials": 3, "seed": 1, "rerank": {"top": 2, "seeds": 2}},
          "training": {"max_epochs": 3, "early_stopping": {"patience": 2}}}
 
@@ -66,11 +66,11 @@ def test_task_b_reuses_task_a_and_train_replays_it(task_a: Path) -> None:
 
 
 def test_task_b_from_an_autoencoder_trains_it_once_per_study(task_a: Path, monkeypatch) -> None:
-    from tunecli.trainers.keras import pretrain
+    from tunecli.transfer import autoencoder
 
     calls = []
-    original = pretrain.fit_autoencoder
-    monkeypatch.setattr(pretrain, "fit_autoencoder", lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
+    original = autoencoder.fit_autoencoder
+    monkeypatch.setattr(autoencoder, "fit_autoencoder", lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
     name = _small("pretrain_task_b.yaml", task_a, labels=60)
     result = invoke_in(task_a, "search", name, "--json")
     assert result.exit_code == 0, result.output

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from tunecli.config.space import SearchSpace, validate_space
-from tunecli.data import Dataset, load_data, read_unlabeled
+from tunecli.data import Dataset, load_data
 from tunecli.errors import SpaceError
+from tunecli.transfer import read_unlabeled
 
 COLORS = ["red", "green", "blue"]
 
@@ -71,7 +72,7 @@ def test_an_unseen_category_is_all_zero_and_a_missing_cell_takes_the_training_me
     pd.DataFrame({"a": [np.nan], "b": [np.inf], "color": ["purple"]}).to_csv(tmp_path / "u.csv", index=False)
     row = read(space, "u.csv", data)[0]
     names = data.feature_names
-    scaling = data._transform.scaling
+    scaling = data.transform.scaling
     for color in COLORS:  # 0 in every one-hot column, then standardized like them
         j = names.index(f"color_{color}")
         assert row[j] == pytest.approx(-scaling.mean[j] / scaling.std[j], abs=1e-6)

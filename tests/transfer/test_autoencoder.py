@@ -12,7 +12,8 @@ init_backend(None)
 from tests.trainers.transfer_data import tiny  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
-from tunecli.trainers.keras.pretrain import SOURCE, fit_autoencoder, train_autoencoder  # noqa: E402
+from tunecli.transfer.autoencoder import fit_autoencoder, train_autoencoder  # noqa: E402
+from tunecli.transfer.base_model import PRETRAINED  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 
@@ -21,7 +22,7 @@ def test_the_autoencoder_learns_and_keeps_its_encoder() -> None:
     found = fit_autoencoder(x, [12, 4], "elu", epochs=4, seed=0, batch_size=32)
     assert len(found.losses) == 4 and found.losses[-1] < found.losses[0]
     base = found.base
-    assert base.source == SOURCE and base.n_features == x.shape[1] and base.activation == "elu"
+    assert base.source == PRETRAINED and base.n_features == x.shape[1] and base.activation == "elu"
     assert [layer.kernel.shape for layer in base.layers] == [(6, 12), (12, 4)]
     assert [layer.width for layer in base.layers] == [12, 4] and base.layers[1].bias.shape == (4,)
     again = train_autoencoder(x, [12, 4], "elu", epochs=4, seed=0, batch_size=32)
@@ -33,7 +34,7 @@ def test_a_trial_starts_from_the_pretrained_encoder() -> None:
     data.base = train_autoencoder(data.x_train, [16], "relu", epochs=2, seed=0)
     result = run_trial({"n_hidden": 2, "n_neurons": 8, "freeze_epochs": 1, "learning_rate": 0.01}, data,
                        Training(max_epochs=2), resolve_objective("auto", data.task), seed=0)
-    assert result.state == "COMPLETE" and result.extras["base"] == SOURCE
+    assert result.state == "COMPLETE" and result.extras["base"] == PRETRAINED
     assert result.extras["transfer_widths"] == [16, 8] and result.extras["frozen_epochs"] == 1
 
 

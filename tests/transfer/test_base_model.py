@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.data.keras_files import keras_bytes, weights_of
-from tunecli.data.pretrained import read_base_model
+from tests.transfer.keras_files import keras_bytes, weights_of
 from tunecli.errors import SpaceError
 from tunecli.runtime import import_keras, init_backend
+from tunecli.transfer.base_model import read_base_model
 
 init_backend(None)
 

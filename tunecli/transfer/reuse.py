@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from tunecli.config.catalogue import same_activation
 from tunecli.config.params import FixedParam
-from tunecli.data.pretrained import read_base_model
 from tunecli.errors import SpaceError, show
+from tunecli.transfer.base_model import read_base_model
 
 if TYPE_CHECKING:
     from tunecli.config.params import ParamSpec
@@ -41,7 +41,7 @@ def attach_base(space: SearchSpace, dataset: Dataset) -> Dataset:
         return dataclasses.replace(dataset, base=base)
     if space.pretrain is not None:
         check_reuse(space, len(space.pretrain.layers), space.pretrain.activation, "the autoencoder", " (pretrain.layers)")
-        from tunecli.data.unlabeled import read_unlabeled
+        from tunecli.transfer.unlabeled import read_unlabeled
 
         read_unlabeled(space.pretrain.unlabeled, space, dataset, base_dir)
     return dataset

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.data.keras_files import keras_bytes, weights_of
+from tests.transfer.keras_files import keras_bytes, weights_of
 from tunecli.config.space import SearchSpace, validate_space
-from tunecli.data import attach_base, load_data
+from tunecli.data import load_data
 from tunecli.errors import SpaceError
+from tunecli.transfer import attach_base
 
 IRIS_FEATURES = 4
 

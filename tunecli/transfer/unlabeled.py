@@ -51,7 +51,7 @@ def read_unlabeled(unlabeled: str | None, space: SearchSpace, dataset: Dataset,
                              "out with data.classes or data.train_rows, or name a file of unlabeled rows",
                              source=space.path, field=FIELD)
         return dataset.x_rest
-    transform = dataset._transform
+    transform = dataset.transform
     if transform is None:
         raise SpaceError("this data keeps no record of its preprocessing, so other rows cannot be prepared like it",
                          source=space.path, field=FIELD)

@@ -1,5 +1,5 @@
 """Unsupervised pretraining (Géron, "Hands-On ML" ch. 11): an autoencoder trained on the features alone,
-whose encoder becomes the base network the trials reuse (``tunecli.trainers.transfer``)."""
+whose encoder becomes the base network the trials reuse (``tunecli.trainers.transfer``). Imports Keras."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import NamedTuple
 import numpy as np
 
 from tunecli.config.catalogue import initializer_for
-from tunecli.data.pretrained import BaseLayer, BaseNetwork
+from tunecli.data.dataset import BaseLayer, BaseNetwork
 from tunecli.trainers.keras.model import activation_layer, keras
-
-SOURCE = "autoencoder pretraining"
+from tunecli.transfer.base_model import PRETRAINED
 
 
 class Pretrained(NamedTuple):
@@ -60,7 +59,7 @@ def fit_autoencoder(x: np.ndarray, widths: list[int], activation: str, epochs: i
     history = model.fit(x, x, batch_size=min(batch_size, len(x)), epochs=epochs, shuffle=True, verbose=0)
     layers = tuple(BaseLayer(*(np.asarray(w, np.float32) for w in dense.get_weights()), activation)
                    for dense in encoder)
-    return Pretrained(BaseNetwork(int(x.shape[1]), layers, SOURCE), [float(v) for v in history.history["loss"]])
+    return Pretrained(BaseNetwork(int(x.shape[1]), layers, PRETRAINED), [float(v) for v in history.history["loss"]])
 
 
 def train_autoencoder(x: np.ndarray, widths: list[int], activation: str, epochs: int, seed: int | None,

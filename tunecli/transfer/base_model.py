@@ -1,40 +1,19 @@
-"""Pretrained hidden layers a search starts from: a saved model's (``transfer``, read here by ``read_base_model``) or
-an autoencoder's encoder (``pretrain``). Plain NumPy: reading and checking them imports no Keras."""
+"""Where a base network comes from: a saved model's hidden layers (``transfer.from``, read by ``read_base_model``),
+or an autoencoder's encoder (``pretrain:``, named ``PRETRAINED``). Plain NumPy: reading and checking them imports no
+Keras."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import Any
 
 from tunecli.config.catalogue import ACTIVATIONS
+from tunecli.data.dataset import BaseLayer, BaseNetwork
 from tunecli.errors import SpaceError, shorten, show
 
-
-class BaseLayer(NamedTuple):
-    """One reusable hidden layer: its kernel (fan_in, width), bias (width,) and activation (a catalogue name)."""
-
-    kernel: np.ndarray
-    bias: np.ndarray
-    activation: str
-
-    @property
-    def width(self) -> int:
-        return int(self.kernel.shape[1])
-
-
-class BaseNetwork(NamedTuple):
-    """The hidden layers of a pretrained network, input side first (its output layer is never reused)."""
-
-    n_features: int
-    layers: tuple[BaseLayer, ...]
-    source: str  # the file it came from, or what trained it ("autoencoder pretraining")
-
-    @property
-    def activation(self) -> str:
-        return self.layers[0].activation if self.layers else "relu"
+#: The ``source`` of the base network an autoencoder trained (``pretrain:``).
+PRETRAINED = "autoencoder pretraining"
 
 
 def read_base_model(path: str, base_dir: str | Path | None, *, space_file: str | None = None) -> BaseNetwork:
@@ -50,7 +29,7 @@ def read_base_model(path: str, base_dir: str | Path | None, *, space_file: str |
             hidden Dense layer, hidden layers of different activations or of one tunecli does not build, or a layer
             it cannot reuse.
     """
-    from tunecli.data.keras_file import NotReusable, read_keras_file
+    from tunecli.transfer.keras_file import NotReusable, read_keras_file
 
     def refuse(why: str) -> SpaceError:
         return SpaceError(f"base model {show(path, 80)}: {why}", source=space_file, field="transfer.from")
@@ -82,7 +61,7 @@ def _find(path: str, base_dir: str | Path | None) -> Path | None:
 
 def _base_layers(hidden: list[Any], refuse: Callable[[str], SpaceError]) -> tuple[BaseLayer, ...]:
     """The hidden layers with catalogue activation names, all one activation."""
-    from tunecli.data.keras_file import KERAS_ACTIVATIONS
+    from tunecli.transfer.keras_file import KERAS_ACTIVATIONS
 
     names = []
     for layer in hidden:

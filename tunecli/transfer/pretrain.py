@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tunecli.data.pretrained import BaseLayer, BaseNetwork
+from tunecli.data.dataset import BaseLayer, BaseNetwork
+from tunecli.transfer.base_model import PRETRAINED
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from tunecli.data import Dataset
 
 ATTR = "pretrain.{}"
-SOURCE = "autoencoder pretraining"
 
 
 def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | None = None, *,
@@ -46,7 +46,7 @@ def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | 
     stored = (study.user_attrs if study is not None else attrs or {}).get(ATTR.format(key))
     base = _decode(stored, dataset.n_features) if stored else None
     if base is None:
-        from tunecli.trainers.keras.pretrain import fit_autoencoder
+        from tunecli.transfer.autoencoder import fit_autoencoder
 
         settings = space.pretrain
         fitted = fit_autoencoder(x, list(settings.layers), settings.activation, settings.epochs, seed)
@@ -58,7 +58,7 @@ def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | 
 
 def _rows(space: SearchSpace, dataset: Dataset) -> np.ndarray:
     """The rows the autoencoder learns from: the training rows, plus the unlabeled ones asked for."""
-    from tunecli.data import read_unlabeled
+    from tunecli.transfer.unlabeled import read_unlabeled
 
     unlabeled = space.pretrain.unlabeled
     if unlabeled is None:
@@ -94,7 +94,7 @@ def _decode(stored: Any, n_features: int) -> BaseNetwork | None:
     if len(arrays) % 2 or not arrays or arrays[0].shape[0] != n_features:
         return None
     layers = tuple(BaseLayer(arrays[i], arrays[i + 1], activation) for i in range(0, len(arrays), 2))
-    return BaseNetwork(n_features, layers, SOURCE)
+    return BaseNetwork(n_features, layers, PRETRAINED)
 
 
 def pretrain_summary(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
