@@ -13,11 +13,12 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tunecli.config.catalogue import layer_widths, with_defaults
+from tunecli.config.catalogue import with_defaults
 from tunecli.config.params import LrFinderParam
+from tunecli.lrfinder.cache import range_test_key
 from tunecli.lrfinder.rules import NoDescent
 from tunecli.trainers import EpochHook, Fitted
-from tunecli.trainers.transfer import describe, phases, plan
+from tunecli.trainers.transfer import describe
 
 if TYPE_CHECKING:
     from tunecli.config.objective import Objective
@@ -130,29 +131,6 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str
     return lr, {"lr_used": lr, "lr_found": found["lr"], "lr_rule": spec.rule,
                 "lr_finder_seconds": 0.0 if cached else found["seconds"], "lr_finder_steps": found["steps"],
                 "lr_suggestions": found["suggestions"], "lr_curve": found["curve"], "lr_from_cache": cached}
-
-
-def range_test_key(p: dict[str, Any], dataset: Dataset) -> str:
-    """What a range test depends on: the structure (real widths, activation, initializer, optimizer, batch
-    size, batch norm, dropout on/off, penalties on/off, clipping, loss), the data and the ramp; not the
-    continuous values a sampler varies (dropout rate, momentum, L2 strength ...). With a base network: the
-    widths and activation the trial trains (``transfer.plan``), the base, how many layers it reuses and whether
-    they start frozen (the ramp starts from them)."""
-    import hashlib
-    import json
-
-    spec: LrFinderParam = p["learning_rate"]
-    planned, reused = plan(p, dataset.base)
-    parts = {"widths": layer_widths(planned), "activation": planned["activation"], "initializer": p["initializer"],
-             "optimizer": p["optimizer"], "batch_size": p["batch_size"], "batch_norm": str(p["batch_norm"]),
-             "dropout": bool(p["dropout"]), "mc_dropout": bool(p["mc_dropout"]), "l1": bool(p["l1"]),
-             "l2": bool(p["l2"]), "max_norm": p["max_norm"] is not None, "clip": [p["clipnorm"] is not None,
-                                                                               p["clipvalue"] is not None],
-             "loss": p["loss"], "data": [dataset.name, dataset.n_features, len(dataset.x_train)],
-             "ramp": [spec.min_lr, spec.max_lr, spec.steps, spec.rule]}
-    if reused:
-        parts["base"] = [dataset.base.source, len(reused), phases(p, dataset.base).frozen > 0]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:

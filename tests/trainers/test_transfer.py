@@ -15,7 +15,6 @@ pytest.importorskip("jax")
 from tests.trainers.transfer_data import N_FEATURES, random_base, tiny  # noqa: E402
 from tunecli.config.catalogue import with_defaults  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
-from tunecli.config.params import LrFinderParam  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
 from tunecli.data import BaseLayer, BaseNetwork  # noqa: E402
 from tunecli.trainers import fast  # noqa: E402
@@ -23,7 +22,7 @@ from tunecli.trainers.keras.fit import fit as keras_fit  # noqa: E402
 from tunecli.trainers.keras.model import build_mlp  # noqa: E402
 from tunecli.trainers.keras.weights import keras_weights  # noqa: E402
 from tunecli.trainers.transfer import phases, plan  # noqa: E402
-from tunecli.trial import range_test_key, run_trial  # noqa: E402
+from tunecli.trial import run_trial  # noqa: E402
 
 TRAINERS = ["jax", "keras"]
 PARAMS = {"n_hidden": 3, "n_neurons": 12, "learning_rate": 0.01, "batch_size": 32}
@@ -178,15 +177,6 @@ def test_trial_records_what_it_reused_and_froze() -> None:
     assert too_many.state == "FAIL" and "reuse_layers" in too_many.reason
     plain = run_trial(PARAMS, tiny(), Training(max_epochs=2), objective, seed=0)
     assert "reused_layers" not in plain.extras
-
-
-def test_range_test_key_names_the_base() -> None:
-    p = with_defaults({**PARAMS, "learning_rate": LrFinderParam()})
-    keys = {range_test_key(p, tiny()), range_test_key(p, tiny(base=random_base())),
-            range_test_key({**p, "reuse_layers": 1}, tiny(base=random_base())),
-            range_test_key({**p, "freeze_epochs": 2}, tiny(base=random_base())),
-            range_test_key(p, tiny(base=random_base()._replace(source="other")))}
-    assert len(keys) == 5
 
 
 def test_keras_callbacks_carry_over_the_two_fits() -> None:

@@ -2,7 +2,8 @@
 
 The ramp takes ``steps`` steps, over as many epochs as it needs (the rows reshuffled at each pass), and
 stops early when the smoothed loss passes ``DIVERGE_FACTOR`` times its minimum or turns NaN. It runs on the
-fast trainer wherever that trainer covers the configuration (no TensorFlow import), else on Keras' ``fit``.
+fast trainer wherever that trainer covers the configuration (``ramp_fast``: no TensorFlow import), else on
+Keras' ``fit`` (``ramp_keras``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from tunecli.config.catalogue import with_defaults
-from tunecli.lrfinder.rules import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, suggest
+from tunecli.lrfinder.rules import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, steps_per_pass, suggest
 
 if TYPE_CHECKING:
     from tunecli.data import Dataset
@@ -62,57 +61,21 @@ def run_range_test(params: dict[str, Any], dataset: Dataset, *, min_lr: float = 
         return exploded(losses, beta)
 
     if fast.supported(p, Training(trainer=trainer if trainer in ("auto", "keras") else "auto")) is None:
-        from tunecli.trainers.fast.range import ramp_losses
+        from tunecli.lrfinder.ramp_fast import ramp_losses
 
         raw, used = ramp_losses(p, dataset, lrs, seed=seed, stop=stop), "jax"
     else:
+        from tunecli.lrfinder.ramp_keras import keras_ramp
+
         raw, used = keras_ramp(p, dataset, lrs, seed=seed, stop=stop), "keras"
     smoothed = smooth(raw, beta=beta)
     result = LRFindResult([float(x) for x in lrs[: len(raw)]], smoothed, raw, {}, rule, steps=len(raw),
                           stopped_early=len(raw) < steps, trainer=used)
     result.suggestions = suggest(result.lrs, smoothed)
     result.seconds = time.perf_counter() - start
-    per_pass = max(1, math.ceil(len(dataset.x_train) / int(p["batch_size"])))
+    per_pass = steps_per_pass(len(dataset.x_train), int(p["batch_size"]))
     if len(raw) > per_pass:
         result.notes.append(f"the ramp took {len(raw)} steps: {len(raw) / per_pass:.1f} passes over the "
                             f"{len(dataset.x_train)} training rows in batches of {p['batch_size']}")
     return result
 
-
-def keras_ramp(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: int | None, stop: Any,
-               shuffle: bool = True, model: Any = None) -> list[float]:
-    """The ramp on Keras' ``fit``: the loss of each batch (``model``: start from this compiled model)."""
-    from tunecli.trainers.keras.fit import build_compiled
-    from tunecli.trainers.keras.model import keras
-
-    batch = int(p["batch_size"])
-    per_pass = max(1, math.ceil(len(dataset.x_train) / batch))
-    if model is None:
-        model = build_compiled(p, dataset, steps_per_epoch=per_pass, max_epochs=1, steps_per_execution=1, seed=seed)
-
-    class Ramp(keras.callbacks.Callback):
-        """Sets each step's LR and recovers its batch loss from Keras' running mean over the epoch
-        (``k * mean_k - (k - 1) * mean_{k-1}``); stops at the ramp's end or when the loss explodes."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.losses: list[float] = []
-            self.mean = 0.0
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.mean = 0.0
-
-        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            self.model.optimizer.learning_rate.assign(float(lrs[min(len(self.losses), len(lrs) - 1)]))
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            mean = float((logs or {}).get("loss", math.nan))
-            self.losses.append((batch + 1) * mean - batch * self.mean)
-            self.mean = mean
-            if len(self.losses) >= len(lrs) or stop(self.losses):
-                self.model.stop_training = True
-
-    ramp = Ramp()
-    model.fit(dataset.x_train, dataset.y_train, batch_size=batch, epochs=math.ceil(len(lrs) / per_pass),
-              callbacks=[ramp], verbose=0, shuffle=shuffle)
-    return ramp.losses[: len(lrs)]

@@ -75,6 +75,11 @@ def lr_schedule(min_lr: float, max_lr: float, steps: int) -> np.ndarray:
     return min_lr * (max_lr / min_lr) ** (np.arange(steps) / max(1, steps - 1))
 
 
+def steps_per_pass(rows: int, batch_size: int) -> int:
+    """Batches in one pass over ``rows`` (the ramp takes one step per batch, over as many passes as it needs)."""
+    return max(1, math.ceil(rows / max(1, min(batch_size, rows))))
+
+
 def usable(lrs: list[float], losses: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Cut the curve at the first non-finite value or where it exceeds 4x its minimum; check it descends."""
     lr, loss = np.asarray(lrs, float), np.asarray(losses, float)

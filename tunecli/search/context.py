@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from tunecli.lrfinder.cache import StudyLRCache
 from tunecli.search.engines import SearchContext
 from tunecli.trial import TrialResult, run_trial
 
@@ -42,30 +43,3 @@ def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective,
 
     return run
 
-
-class StudyLRCache(MutableMapping):
-    """The LR range tests of a study, one per structure, kept as study user attributes ``lr_test.<key>``:
-    every worker, machine and resumed run of the study reuses them."""
-
-    PREFIX = "lr_test."
-
-    def __init__(self, study: optuna.Study) -> None:
-        self.study = study
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.study.user_attrs.get(self.PREFIX + key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.study.set_user_attr(self.PREFIX + key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.study.set_user_attr(self.PREFIX + key, None)
-
-    def __iter__(self) -> Iterator[str]:
-        return (k[len(self.PREFIX):] for k, v in self.study.user_attrs.items() if k.startswith(self.PREFIX) and v)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)

@@ -1,5 +1,5 @@
 """Transfer learning on the fast trainer: the frozen and fine-tuning phases step for step as Keras' two fits,
-one compiled program for both phases, the optimizer started afresh at unfreezing, the LR ramp from the base."""
+one compiled program for both phases, the optimizer started afresh at unfreezing."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from tests.trainers.transfer_data import random_base, tiny  # noqa: E402
 from tunecli.config.catalogue import with_defaults  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
+from tunecli.lrfinder.ramp_fast import in_order  # noqa: E402
 from tunecli.trainers import fast  # noqa: E402
 from tunecli.trainers.contract import FlatWeights  # noqa: E402
 from tunecli.trainers.fast import compile as fast_compile  # noqa: E402
 from tunecli.trainers.fast import initial, maths, structure  # noqa: E402
 from tunecli.trainers.fast.loop import Run  # noqa: E402
-from tunecli.trainers.fast.range import _in_order, ramp_losses  # noqa: E402
 from tunecli.trainers.keras.fit import compile_model, fit_phases  # noqa: E402
 from tunecli.trainers.keras.model import build_mlp, freeze  # noqa: E402
 from tunecli.trainers.keras.schedules import make_schedule  # noqa: E402
@@ -53,7 +53,7 @@ def test_frozen_then_fine_tuned_steps_match_keras_two_fits(arch: dict) -> None:
                        "freeze_epochs": 1, "fine_tune_lr_factor": 0.5, **arch})
     run = _run(p, data)
     start = np.asarray(run.state["theta"])
-    idx = _in_order(run)
+    idx = in_order(run)
     run.compile(idx)
     losses = []
     for epoch in range(EPOCHS):
@@ -115,12 +115,3 @@ def test_a_plain_trial_keeps_its_program() -> None:
     run = _run(with_defaults({"freeze_epochs": 3}), tiny())
     assert not run.st.freeze and "var_train" not in run.hp and "step0" not in run.hp
 
-
-def test_the_lr_ramp_starts_from_the_base_frozen() -> None:
-    """The ramp's run (one epoch) holds the base's layers, frozen as the trial's first phase."""
-    p = with_defaults({"n_hidden": 2, "freeze_epochs": 2})
-    lrs = np.geomspace(1e-5, 1.0, 12)
-    ramps = [ramp_losses(p, tiny(base=base), lrs, seed=0) for base in (random_base(seed=3), random_base(seed=4))]
-    assert ramps[0] != ramps[1]
-    run = _run(p, tiny(base=random_base()), epochs=1)
-    assert run.st.freeze and run.phases.unfreeze_at(1) is None

@@ -9,7 +9,6 @@ same structure uses), and the loss of each batch is read back as it is trained. 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +46,7 @@ def ramp_losses(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: i
     for k, lr in enumerate(lrs):
         pos = k % run.steps
         if pos == 0:  # a new pass over the rows
-            idx = run.epoch_order() if shuffle else _in_order(run)
+            idx = run.epoch_order() if shuffle else in_order(run)
             state = {**state, "pos": run.zero_pos}
         if pos % run.chunk == 0:
             noise = run.noise_chunk(min(run.chunk, run.steps - pos))
@@ -64,13 +63,9 @@ def ramp_losses(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, *, seed: i
     return losses
 
 
-def _in_order(run: Run) -> Any:
+def in_order(run: Run) -> Any:
+    """The batches of one pass over ``run``'s rows in their order (no shuffling), as ``Run.epoch_order`` gives them."""
     import jax.numpy as jnp
 
     order = np.arange(run.steps * run.st.batch) % run.rows
     return jnp.asarray(order.reshape(run.steps, run.st.batch).astype(np.int32))
-
-
-def steps_per_pass(rows: int, batch_size: int) -> int:
-    """Batches in one pass over ``rows``."""
-    return max(1, math.ceil(rows / max(1, min(batch_size, rows))))

@@ -11,10 +11,12 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.trainers.fast.test_fastfit import _keras_twin, _structure, _tiny
+from tests.trainers.transfer_data import random_base, tiny
 from tunecli.config.catalogue import with_defaults
-from tunecli.lrfinder.range_test import keras_ramp, run_range_test
+from tunecli.lrfinder.ramp_fast import ramp_losses
+from tunecli.lrfinder.ramp_keras import keras_ramp
+from tunecli.lrfinder.range_test import run_range_test
 from tunecli.lrfinder.rules import lr_schedule
-from tunecli.trainers.fast.range import ramp_losses
 
 
 @pytest.mark.parametrize("arch", [{}, {"optimizer": "nesterov", "activation": "elu"},
@@ -58,3 +60,17 @@ def test_lr_find_on_the_fast_trainer_never_imports_tensorflow(tmp_path) -> None:
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_the_fast_ramp_starts_from_the_base_frozen() -> None:
+    """The ramp's run (one epoch) holds the base's layers, frozen as the trial's first phase."""
+    from tunecli.config.space import Training
+    from tunecli.trainers.fast.loop import Run
+
+    p = with_defaults({"n_hidden": 2, "freeze_epochs": 2})
+    lrs = np.geomspace(1e-5, 1.0, 12)
+    ramps = [ramp_losses(p, tiny(base=base), lrs, seed=0) for base in (random_base(seed=3), random_base(seed=4))]
+    assert ramps[0] != ramps[1]
+    data = tiny(base=random_base())
+    run = Run(p, data, Training(max_epochs=1), 1, data.x_train, data.y_train, (data.x_val, data.y_val))
+    assert run.st.freeze and run.phases.unfreeze_at(1) is None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from tests.trainers.transfer_data import random_base, tiny
 from tunecli.config.catalogue import with_defaults
 from tunecli.config.objective import resolve_objective
 from tunecli.config.params import LrFinderParam
 from tunecli.config.space import DataSpec, Training
 from tunecli.data import load_data
-from tunecli.search.context import StudyLRCache
-from tunecli.trial import range_test_key, run_trial
+from tunecli.lrfinder.cache import StudyLRCache, range_test_key
+from tunecli.trial import run_trial
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +42,12 @@ def test_the_key_ignores_continuous_values_but_not_the_structure(iris) -> None: 
     for change in ({"dropout": 0.0}, {"optimizer": "nadam"}, {"batch_size": 64}, {"activation": "elu"},
                    {"n_hidden": 3}, {"learning_rate": LrFinderParam(steps=50)}):
         assert key != range_test_key(with_defaults({"learning_rate": spec, "dropout": 0.1, **change}), iris), change
+
+
+def test_the_key_names_the_base() -> None:
+    p = with_defaults({"n_hidden": 3, "n_neurons": 12, "batch_size": 32, "learning_rate": LrFinderParam()})
+    keys = {range_test_key(p, tiny()), range_test_key(p, tiny(base=random_base())),
+            range_test_key({**p, "reuse_layers": 1}, tiny(base=random_base())),
+            range_test_key({**p, "freeze_epochs": 2}, tiny(base=random_base())),
+            range_test_key(p, tiny(base=random_base()._replace(source="other")))}
+    assert len(keys) == 5
