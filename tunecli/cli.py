@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from tunecli.config import registry
 from tunecli.config.catalogue import LR_RULES
 
 app = typer.Typer(
@@ -34,8 +35,8 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
 
 
 Task = _choices("Task", ("auto", "classification", "regression"))
-Engine = _choices("Engine", ("optuna", "keras-tuner"))
-Pruner = _choices("Pruner", ("median", "hyperband", "successive-halving", "none"))
+Engine = _choices("Engine", tuple(registry.ENGINES))
+Pruner = _choices("Pruner", tuple(registry.PRUNERS))
 Backend = _choices("Backend", ("tensorflow", "jax", "torch"))
 Trainer = _choices("Trainer", ("auto", "keras"))
 Rule = _choices("Rule", tuple(LR_RULES))
@@ -89,7 +90,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@app.command()
+@app.command(epilog=registry.describe())
 @handle_errors
 def search(
     space_file: SpaceArg,
@@ -97,17 +98,17 @@ def search(
     target: Annotated[Optional[str], typer.Option(help="Target column of a table.")] = None,
     drop: DropOpt = None,
     task: Annotated[Optional[Task], typer.Option(help="classification | regression | auto.")] = None,
-    engine: Annotated[Optional[Engine], typer.Option(help="optuna | keras-tuner.")] = None,
-    algorithm: Annotated[Optional[str], typer.Option(help="optuna: tpe|random|cmaes|gp|qmc|grid; "
-                                                     "keras-tuner: random|bayesian|hyperband|grid.")] = None,
-    pruner: Annotated[Optional[Pruner], typer.Option(help="median | hyperband | successive-halving | none.")] = None,
+    engine: Annotated[Optional[Engine], typer.Option(help=f"{' | '.join(registry.ENGINES)}.")] = None,
+    algorithm: Annotated[Optional[str], typer.Option(help=f"{registry.algorithms_help()}.")] = None,
+    pruner: Annotated[Optional[Pruner], typer.Option(help=f"{' | '.join(registry.PRUNERS)}.")] = None,
     trials: Annotated[Optional[int], typer.Option(help="Total number of trials the study should reach.")] = None,
     timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long (90s, 10m, 1h).")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap per trial.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the sampler and of each trial.")] = None,
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
     storage: StorageOpt = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study (optuna engine).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study "
+                                                  f"(engine {' or '.join(registry.with_workers())}).")] = None,
     rerank_top: Annotated[Optional[int], typer.Option(min=0, help="Run the best N configurations again "
                                                       "(search.rerank.top; 0: off).")] = None,
     rerank_seeds: Annotated[Optional[int], typer.Option(min=1, help="Runs per re-ranked configuration in all "

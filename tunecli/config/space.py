@@ -12,13 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from tunecli.config import registry
 from tunecli.config.catalogue import ACTIVATIONS, POSITIVE_INTS, REUSE_PARAMS
 from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
 from tunecli.config.yaml_file import read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
 
-OPTUNA_ALGORITHMS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
-KERAS_TUNER_ALGORITHMS = ("random", "bayesian", "hyperband", "grid")
 MAX_ERRORS = 3
 MAX_SEED = 2**32 - 1
 
@@ -89,9 +88,11 @@ class Rerank(_Strict):
 
 
 class SearchSettings(_Strict):
-    engine: Literal["optuna", "keras-tuner"] = "optuna"
-    algorithm: str = "tpe"
-    pruner: Literal["median", "hyperband", "successive-halving", "none"] = "median"
+    """``search:``; the engines, algorithms and pruners allowed are those of ``config.registry``."""
+
+    engine: str = "optuna"
+    algorithm: str | None = None  # None: the engine's default
+    pruner: str = "median"
     trials: int = Field(20, ge=1, le=100_000)
     timeout: float | None = Field(None, gt=0)
     seed: int | None = Field(42, ge=0, le=MAX_SEED)
@@ -103,20 +104,41 @@ class SearchSettings(_Strict):
     def _timeout(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine(cls, value: Any) -> Any:
+        return _one_of("engine", value, list(registry.ENGINES))
+
+    @field_validator("pruner", mode="before")
+    @classmethod
+    def _pruner(cls, value: Any) -> Any:
+        return _one_of("pruner", value, list(registry.PRUNERS))
+
     @field_validator("algorithm")
     @classmethod
-    def _algorithm(cls, value: str, info: ValidationInfo) -> str:
+    def _algorithm(cls, value: str | None, info: ValidationInfo) -> str | None:
         engine = info.data.get("engine", "optuna")
-        allowed = OPTUNA_ALGORITHMS if engine == "optuna" else KERAS_TUNER_ALGORITHMS
-        if value not in allowed:
+        allowed = registry.algorithms(engine)
+        if value is not None and value not in allowed:
             raise ValueError(f"unknown algorithm {show(value)} for engine {engine}; allowed: {', '.join(allowed)}")
         return value
 
     @model_validator(mode="after")
     def _workers(self) -> SearchSettings:
-        if self.workers > 1 and self.engine != "optuna":
-            raise ValueError(f"workers > 1 needs engine optuna (got {self.engine}); Keras Tuner runs one process")
+        engine = registry.ENGINES[self.engine]
+        if self.algorithm is None:
+            self.algorithm = engine.default_algorithm
+        if self.workers > 1 and not engine.workers:
+            raise ValueError(f"workers > 1 needs engine {' or '.join(registry.with_workers())} (got {self.engine}); "
+                             f"{engine.label or engine.name} runs one process")
         return self
+
+
+def _one_of(kind: str, value: Any, allowed: list[str]) -> str:
+    """``value`` if it names one of ``allowed``, else the error that lists them."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"unknown {kind} {show(value)}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
+    return value
 
 
 class EarlyStopping(_Strict):

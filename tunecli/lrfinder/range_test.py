@@ -16,6 +16,10 @@ from tunecli.config.catalogue import with_defaults
 from tunecli.lrfinder.rules import DIVERGE_FACTOR, LRFindResult, lr_schedule, short_curve_beta, smooth, steps_per_pass, suggest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
     from tunecli.data import Dataset
 
 #: The ramp's length when nothing says otherwise: "a few hundred iterations" (Smith; Géron ch. 11).
@@ -48,26 +52,12 @@ def run_range_test(params: dict[str, Any], dataset: Dataset, *, min_lr: float = 
     Returns:
         The curve and every rule's suggestion (raises ``NoDescent`` when the curve has none).
     """
-    from tunecli.config.space import Training
-    from tunecli.trainers import fast
-
     start = time.perf_counter()
     p = with_defaults({k: v for k, v in params.items() if k != "learning_rate"})
     p["schedule"], p["learning_rate"] = "constant", min_lr
     lrs = lr_schedule(min_lr, max_lr, steps)
     beta = short_curve_beta(steps)
-
-    def stop(losses: list[float]) -> bool:
-        return exploded(losses, beta)
-
-    if fast.supported(p, Training(trainer=trainer if trainer in ("auto", "keras") else "auto")) is None:
-        from tunecli.lrfinder.ramp_fast import ramp_losses
-
-        raw, used = ramp_losses(p, dataset, lrs, seed=seed, stop=stop), "jax"
-    else:
-        from tunecli.lrfinder.ramp_keras import keras_ramp
-
-        raw, used = keras_ramp(p, dataset, lrs, seed=seed, stop=stop), "keras"
+    raw, used = _ramp(p, dataset, lrs, seed, trainer, stop=lambda losses: exploded(losses, beta))
     smoothed = smooth(raw, beta=beta)
     result = LRFindResult([float(x) for x in lrs[: len(raw)]], smoothed, raw, {}, rule, steps=len(raw),
                           stopped_early=len(raw) < steps, trainer=used)
@@ -79,3 +69,19 @@ def run_range_test(params: dict[str, Any], dataset: Dataset, *, min_lr: float = 
                             f"{len(dataset.x_train)} training rows in batches of {p['batch_size']}")
     return result
 
+
+
+def _ramp(p: dict[str, Any], dataset: Dataset, lrs: np.ndarray, seed: int | None, trainer: str,
+          stop: Callable[[list[float]], bool]) -> tuple[list[float], str]:
+    """The ramp's losses, on the fast trainer where it covers ``p`` (and ``trainer`` allows), else on Keras';
+    and which trainer ran it (``jax`` | ``keras``)."""
+    from tunecli.config.space import Training
+    from tunecli.trainers import fast
+
+    if fast.supported(p, Training(trainer=trainer if trainer in ("auto", "keras") else "auto")) is None:
+        from tunecli.lrfinder.ramp_fast import ramp_losses
+
+        return ramp_losses(p, dataset, lrs, seed=seed, stop=stop), "jax"
+    from tunecli.lrfinder.ramp_keras import keras_ramp
+
+    return keras_ramp(p, dataset, lrs, seed=seed, stop=stop), "keras"

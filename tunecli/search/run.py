@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunecli.config import registry
 from tunecli.config.objective import Objective, resolve_objective
 from tunecli.data import BUILTIN, DOWNLOADABLE
 from tunecli.data.paths import rebase_space_paths
@@ -87,7 +88,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         before = finished(study)
         recycle = space.training.recycle_after
         short = space.search.trials - before <= recycle  # one worker's worth: no process to start
-        if space.search.engine == "optuna" and (space.search.workers > 1 or (recycle and not short)):
+        if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
             from tunecli.search.workers import run_pool
 
             interrupted = run_pool(space, storage_url, study, quiet=quiet, progress=progress)

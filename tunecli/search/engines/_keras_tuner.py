@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tunecli.config import registry
 from tunecli.config.params import ChoiceParam, FixedParam, FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.runtime import import_keras
 from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, result_attrs
@@ -121,11 +122,9 @@ def _recorded(ctx: SearchContext, trial_id: str) -> float | None:
     return None
 
 
-def _tuner_class(algorithm: str) -> Any:
+def _tuner_class(base: type) -> Any:
+    """``base`` (a Keras Tuner ``Tuner`` class) whose trials are trained by ``run_trial`` and written into the study."""
     import keras_tuner as kt
-
-    base = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband,
-            "grid": kt.GridSearch}[algorithm]
 
     class TuneCliTuner(base):  # type: ignore[misc, valid-type]
         ctx: SearchContext
@@ -176,23 +175,25 @@ class KerasTunerEngine(SearchEngine):
         import keras_tuner as kt
 
         search = ctx.space.search
+        base = registry.ALGORITHMS[(self.name, search.algorithm)].load()
         folder = project_folder(ctx)
         objective = kt.Objective(ctx.objective.metric, "max" if ctx.objective.direction == "maximize" else "min")
         kwargs: dict[str, Any] = {"objective": objective, "seed": search.seed, "directory": str(folder),
                                   "project_name": PROJECT, "overwrite": False,
                                   "max_consecutive_failed_trials": 1_000_000}
-        if search.algorithm == "hyperband":
+        by_epochs = issubclass(base, kt.Hyperband)  # Hyperband's budget is epochs, the others' trials
+        if by_epochs:
             kwargs.update(max_epochs=ctx.space.training.max_epochs, factor=3)
         else:
             kwargs["max_trials"] = search.trials
-        cls = _tuner_class(search.algorithm)
+        cls = _tuner_class(base)
         cls.ctx = ctx
         tuner = cls(hypermodel=_hypermodel(ctx.space), **kwargs)
         # A trial stored in the study but left unfinished in Keras Tuner's project (Ctrl-C between
         # the two) is not counted by Keras Tuner: lower its budget so the total stays `trials`.
         kt_done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
         orphans = ctx.finished() - kt_done
-        if orphans > 0 and search.algorithm != "hyperband":
+        if orphans > 0 and not by_epochs:
             tuner.oracle.max_trials = max(1, search.trials - orphans)
         try:
             tuner.search(verbose=0)
