@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,21 +12,13 @@ import optuna
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT, TUNECLI, journal_study
 
 pytestmark = pytest.mark.slow
-TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
 
 
 def _run(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run([TUNECLI, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def _study(cwd: Path, name: str) -> optuna.Study:
-    from tunecli.studies.storage import open_storage
-
-    os.chdir(cwd)
-    return optuna.load_study(study_name=name, storage=open_storage(str(cwd / "tunecli.journal")))
 
 
 def test_quickstart_search_json_and_best_file(tmp_path) -> None:
@@ -58,7 +47,7 @@ def test_resume_runs_only_the_missing_trials(tmp_path) -> None:
     second = _run("search", space, "--trials", "3", "--max-epochs", "1", "--study", "r", "--json", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["trials_run"] == 1
-    assert len(_study(tmp_path, "r").trials) == 3
+    assert len(journal_study(tmp_path, "r").trials) == 3
 
 
 def test_sigint_keeps_finished_trials_and_resumes(tmp_path) -> None:
@@ -79,7 +68,7 @@ def test_sigint_keeps_finished_trials_and_resumes(tmp_path) -> None:
     seen += out
     assert proc.returncode == 130, seen
     assert "resume" in seen and "Traceback" not in seen
-    study = _study(tmp_path, "s")
+    study = journal_study(tmp_path, "s")
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert finished, seen
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
@@ -88,7 +77,7 @@ def test_sigint_keeps_finished_trials_and_resumes(tmp_path) -> None:
                  cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["trials_run"] == 1
-    kept = [t.number for t in _study(tmp_path, "s").trials if t.state == optuna.trial.TrialState.COMPLETE]
+    kept = [t.number for t in journal_study(tmp_path, "s").trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert set(t.number for t in finished) <= set(kept)
 
 
@@ -101,7 +90,7 @@ def test_changed_space_does_not_corrupt_the_study(tmp_path) -> None:
     path.write_text(yaml.safe_dump(space))
     proc = _run("search", str(path), "--trials", "2", "--max-epochs", "1", cwd=tmp_path)
     assert proc.returncode == 2 and "different search space" in proc.stderr
-    assert len(_study(tmp_path, "digits-quickstart").trials) == 1
+    assert len(journal_study(tmp_path, "digits-quickstart").trials) == 1
 
 
 def test_housing_example_on_the_real_csv(shared_data, tmp_path) -> None:
@@ -163,7 +152,7 @@ def test_search_with_lr_finder_stores_the_lr_used(tmp_path) -> None:
     path.write_text(yaml.safe_dump(space))
     proc = _run("search", str(path), "--trials", "2", "--max-epochs", "2", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    study = _study(tmp_path, "digits-quickstart")
+    study = journal_study(tmp_path, "digits-quickstart")
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert done
     for t in done:

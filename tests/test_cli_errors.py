@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import TINY_SPACE
+from tests.helpers import TINY_SPACE
 from tunecli.cli import app
 
 runner = CliRunner()

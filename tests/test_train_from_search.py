@@ -14,7 +14,7 @@ from tunecli.runtime import init_backend
 init_backend(None)
 
 
-from tests.conftest import invoke_in  # noqa: E402
+from tests.helpers import invoke_in  # noqa: E402
 from tunecli.config.space import load_space, validate_space  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
 from tunecli.search import run_search  # noqa: E402

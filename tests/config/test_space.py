@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tunecli.config.params import ChoiceParam, FixedParam, FloatParam, IntParam, LrFinderParam
 from tunecli.config.space import load_space, parse_duration, validate_space
 from tunecli.errors import SpaceError

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import TINY_SPACE
+from tests.helpers import TINY_SPACE
 from tunecli.config.space import DataSpec
 from tunecli.data import load_data
 from tunecli.data.dataset import Dataset

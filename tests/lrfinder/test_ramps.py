@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
-from tests.trainers.fast.test_fastfit import _keras_twin, _structure, _tiny
+from tests.helpers import ROOT, fast_structure, keras_twin, tiny_dataset
 from tests.trainers.transfer_data import random_base, tiny
 from tunecli.config.catalogue import with_defaults
 from tunecli.lrfinder.ramp_fast import ramp_losses
@@ -24,13 +23,13 @@ from tunecli.lrfinder.rules import lr_schedule
 def test_fast_ramp_matches_the_keras_ramp(arch: dict) -> None:
     from tunecli.trainers.keras.fit import compile_model
 
-    data = _tiny()
+    data = tiny_dataset()
     params = {"n_hidden": 2, "n_neurons": 10, "batch_size": 10, **arch}
     lrs = lr_schedule(1e-4, 0.3, 12)  # 3 passes over the 4 batches: the ramp crosses epochs
     fast = ramp_losses(with_defaults(params), data, lrs, seed=1, shuffle=False)
-    st, widths, got = _structure(params, data)  # the same initial weights (rng 1)
+    st, widths, got = fast_structure(params, data)  # the same initial weights (rng 1)
     moving = tuple((np.zeros(w), np.ones(w)) for w in st.widths)  # Keras' initial moving statistics
-    model, *_ = _keras_twin(st, widths, got["theta"], moving, got["p"], data)
+    model, *_ = keras_twin(st, widths, got["theta"], moving, got["p"], data)
     compile_model(model, {**got["p"], "schedule": "constant", "learning_rate": float(lrs[0])}, data.task, 4, 1, 1)
     slow = keras_ramp(got["p"], data, lrs, seed=None, stop=lambda losses: False, shuffle=False, model=model)
     assert len(fast) == len(slow) == 12

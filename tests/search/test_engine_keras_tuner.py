@@ -11,7 +11,7 @@ import keras_tuner as kt
 import optuna
 import pytest
 
-from tests.test_cli_e2e import ROOT, TUNECLI, _study
+from tests.helpers import ROOT, TUNECLI, journal_study
 from tunecli.config.space import validate_space
 from tunecli.search.engines._keras_tuner import PROJECT_ATTR, RUNS_DIR, declare, project_folder
 
@@ -39,7 +39,7 @@ def test_each_algorithm_end_to_end(tmp_path, algorithm: str) -> None:
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["best"]["state"] == "COMPLETE"
-    study = _study(tmp_path, "digits-quickstart")
+    study = journal_study(tmp_path, "digits-quickstart")
     assert study.user_attrs["engine"] == "keras-tuner"
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert done and all(t.user_attrs["epochs"] <= 2 for t in done)
@@ -72,13 +72,13 @@ def test_interrupted_keras_tuner_search_resumes_and_keeps_finished_trials(tmp_pa
     seen += out
     assert proc.returncode == 130, seen
     assert "resume" in seen and "Traceback" not in seen
-    kept = [t.number for t in _study(tmp_path, "digits-quickstart").trials
+    kept = [t.number for t in journal_study(tmp_path, "digits-quickstart").trials
             if t.state == optuna.trial.TrialState.COMPLETE]
     assert kept
     again = subprocess.run([*cmd, "--trials", str(len(kept) + 1), "--max-epochs", "1"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    trials = _study(tmp_path, "digits-quickstart").trials
+    trials = journal_study(tmp_path, "digits-quickstart").trials
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert set(kept) <= {t.number for t in complete}
     assert len(complete) == len(kept) + 1

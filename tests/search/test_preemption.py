@@ -11,7 +11,7 @@ import optuna
 import pytest
 import yaml
 
-from tests.test_cli_e2e import TUNECLI
+from tests.helpers import TUNECLI
 from tunecli.search.coordination import DISCARDED, counts
 from tunecli.studies.storage import open_storage
 

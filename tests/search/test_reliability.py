@@ -13,8 +13,7 @@ import optuna
 import pytest
 import yaml
 
-from tests.conftest import TINY_SPACE
-from tests.test_cli_e2e import TUNECLI
+from tests.helpers import TINY_SPACE, TUNECLI
 from tunecli.search.coordination import DISCARDED, HEARTBEAT, OWNER, counts, reap_dead, reap_owner
 from tunecli.studies.storage import holder, open_storage
 

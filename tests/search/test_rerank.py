@@ -79,7 +79,7 @@ def test_search_reranks_on_both_engines_and_a_resume_keeps_the_runs(engine: str,
                                                                      monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from tests.conftest import TINY_SPACE
+    from tests.helpers import TINY_SPACE
     from tunecli.cli import app
     from tunecli.studies.results import trial_rows
     from tunecli.studies.storage import load_study

@@ -89,19 +89,19 @@ def test_weights_text_round_trips_exactly_and_refuses_garbage() -> None:
                                   {"activation": "elu", "n_hidden": 3}], ids=["bn-before-prelu", "bn-after", "plain"])
 def test_fast_layout_becomes_the_keras_models_weights(arch: dict) -> None:
     """The padded flat vector of the fast trainer, unpadded into what ``build_mlp``'s model holds."""
-    from tests.trainers.fast.test_fastfit import _keras_twin, _structure, _tiny
+    from tests.helpers import fast_structure, keras_twin, tiny_dataset
     from tunecli.trainers.contract import FlatWeights
     from tunecli.trainers.fast import structure
     from tunecli.trainers.keras.weights import keras_weights
 
-    data = _tiny()
-    st, widths, got = _structure({"n_hidden": 2, "n_neurons": 10, **arch}, data)
+    data = tiny_dataset()
+    st, widths, got = fast_structure({"n_hidden": 2, "n_neurons": 10, **arch}, data)
     assert st.widths[0] > widths[0]  # padded
     rng = np.random.default_rng(4)
     theta = (got["theta"] + rng.normal(0, 0.1, got["theta"].shape)).astype(np.float32)  # padding not zero either
     bn = tuple((rng.normal(0, 0.5, w).astype(np.float32), rng.uniform(0.5, 2, w).astype(np.float32))
                for w in st.widths) if st.batch_norm != "none" else ()
-    model, *_ = _keras_twin(st, widths, theta * np.asarray(got["hp"]["mask"]), bn, got["p"], data)
+    model, *_ = keras_twin(st, widths, theta * np.asarray(got["hp"]["mask"]), bn, got["p"], data)
     flat = FlatWeights(theta, bn, structure.layout(st), [data.n_features, *widths, data.n_classes], st.batch_norm)
     mine = keras_weights(flat)
     want = model.get_weights()
@@ -117,7 +117,7 @@ def test_a_search_keeps_the_weights_of_its_top_trials(engine: str, algorithm: st
                                                       tmp_path, monkeypatch) -> None:
     import json
 
-    from tests.conftest import TINY_SPACE
+    from tests.helpers import TINY_SPACE
     from tunecli.config.space import validate_space
     from tunecli.search import run_search
     from tunecli.studies.storage import load_study

@@ -7,7 +7,7 @@ import copy
 import optuna
 import pytest
 
-from tests.conftest import TINY_SPACE
+from tests.helpers import TINY_SPACE
 from tunecli import interrupt
 from tunecli.config.objective import resolve_objective
 from tunecli.config.space import validate_space

@@ -14,7 +14,7 @@ import optuna
 import pytest
 import yaml
 
-from tests.conftest import TINY_SPACE
+from tests.helpers import TINY_SPACE
 from tunecli.errors import StorageError
 from tunecli.search.coordination import counts
 from tunecli.studies import storage
@@ -127,7 +127,7 @@ def _space(tmp_path: Path, trials: int) -> str:
 
 
 def _tunecli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    from tests.test_cli_e2e import TUNECLI
+    from tests.helpers import TUNECLI
 
     return subprocess.run([TUNECLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, **kwargs)
 

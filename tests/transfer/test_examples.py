@@ -14,7 +14,7 @@ from tunecli.runtime import init_backend
 init_backend(None)
 
 
-from tests.conftest import invoke_in  # noqa: E402
+from tests.helpers import invoke_in  # noqa: E402
 from tunecli.studies.storage import load_study  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "search_spaces"

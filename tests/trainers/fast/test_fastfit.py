@@ -12,55 +12,17 @@ init_backend(None)
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
+from tests.helpers import fast_structure, keras_twin, tiny_dataset  # noqa: E402
 from tunecli.config.catalogue import ACTIVATIONS, OPTIMIZERS, with_defaults  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import DataSpec, Training  # noqa: E402
 from tunecli.data import Dataset, load_data  # noqa: E402
 from tunecli.trainers.fast import compile as fast_compile  # noqa: E402
 from tunecli.trainers.fast import initial, maths, stopping, structure  # noqa: E402
-from tunecli.trainers.keras.model import build_mlp, keras  # noqa: E402
+from tunecli.trainers.keras.model import keras  # noqa: E402
 from tunecli.trainers.keras.optimizers import make_optimizer  # noqa: E402
 from tunecli.trainers.keras.schedules import make_schedule  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
-
-
-def _tiny(task: str = "classification", n_features: int = 5) -> Dataset:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, n_features)).astype("float32")
-    y = (rng.integers(0, 3, 40) if task == "classification" else rng.normal(size=40)).astype(
-        "int64" if task == "classification" else "float32")
-    return Dataset("tiny", task, x, y, x, y, x, y, n_classes=3 if task == "classification" else 0)
-
-
-def _structure(params: dict, data: Dataset) -> tuple[structure.Structure, list[int], dict]:
-    p = with_defaults(params)
-    st, widths = structure.structure_of(p, data, p["batch_size"])
-    init = initial.initial_theta(p, st, widths, np.random.default_rng(1))
-    hp = {**initial.hyper(p, st, steps=3, max_epochs=4), **{k: init[k] for k in ("mask", "reg", "var_id")}}
-    return st, widths, {"theta": init["theta"], "hp": jax.device_put(hp), "p": p}
-
-
-def _keras_twin(st: structure.Structure, widths: list[int], theta: np.ndarray, bn: tuple, params: dict,
-                data: Dataset):
-    """The Keras model ``build_mlp`` makes, holding the fast trainer's weights (unpadded)."""
-    model = build_mlp(params, data.n_features, data.task, data.n_classes)
-    layers = structure.unflatten(st, np.asarray(theta))
-    real = [data.n_features, *widths, data.n_classes or 1]
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    prelus = [layer for layer in model.layers if isinstance(layer, keras.layers.PReLU)]
-    for i, layer in enumerate(dense):
-        n_in, n_out = real[i], real[i + 1]
-        weights = [layers[i]["kernel"][:n_in, :n_out]] + ([layers[i]["bias"][:n_out]] if layer.use_bias else [])
-        layer.set_weights(weights)
-    for i, layer in enumerate(prelus):
-        layer.set_weights([layers[i]["alpha"][:real[i + 1]]])
-    for i, layer in enumerate(norms):
-        n = real[i + 1]
-        layer.set_weights([layers[i]["gamma"][:n], layers[i]["beta"][:n], np.asarray(bn[i][0])[:n],
-                           np.asarray(bn[i][1])[:n]])
-    return model, dense, norms, real
-
 
 ARCHITECTURES = [{"activation": a} for a in ACTIVATIONS] + [
     {"batch_norm": "before"}, {"batch_norm": "after", "activation": "elu"},
@@ -69,15 +31,15 @@ ARCHITECTURES = [{"activation": a} for a in ACTIVATIONS] + [
 
 @pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: "-".join(str(v) for v in a.values()))
 def test_forward_pass_matches_keras_with_padded_widths(arch: dict) -> None:
-    data = _tiny()
+    data = tiny_dataset()
     params = {"n_hidden": 2, "n_neurons": 10, **arch}  # 10 units padded to 12
-    st, widths, got = _structure(params, data)
+    st, widths, got = fast_structure(params, data)
     assert st.widths == (12, 12) and widths == [10, 10]
     rng = np.random.default_rng(3)
     theta = got["theta"] + rng.normal(0, 0.1, got["theta"].shape).astype("float32") * got["hp"]["mask"]
     bn = tuple((rng.normal(0, 0.5, w).astype("float32"), rng.uniform(0.5, 2, w).astype("float32"))
                for w in st.widths) if st.batch_norm != "none" else ()
-    model, *_ = _keras_twin(st, widths, theta, bn, got["p"], data)
+    model, *_ = keras_twin(st, widths, theta, bn, got["p"], data)
     want = model.predict(data.x_val, verbose=0)
     logits, _ = maths.forward(st, jnp.asarray(theta), got["hp"], jnp.asarray(data.x_val), None, bn)
     np.testing.assert_allclose(np.asarray(jax.nn.softmax(logits)), want, rtol=2e-4, atol=2e-5)
@@ -89,14 +51,14 @@ def test_forward_pass_matches_keras_with_padded_widths(arch: dict) -> None:
                          ids=["plain", "prelu-l2-maxnorm", "bn-before", "bn-after"])
 def test_training_steps_match_keras_fit(arch: dict) -> None:
     """Four steps from the same weights, without shuffling: the same weights and moving statistics."""
-    data = _tiny("regression")
+    data = tiny_dataset("regression")
     params = {"n_hidden": 2, "n_neurons": 10, "batch_size": 10, "learning_rate": 0.01, **arch}
-    st, widths, got = _structure(params, data)
+    st, widths, got = fast_structure(params, data)
     steps = len(data.x_train) // 10
     state = {"theta": jnp.asarray(got["theta"]), "slots": (jnp.zeros_like(got["theta"]),) * maths.n_slots(
         st.optimizer), "t": jnp.float32(0), "u_prod": jnp.float32(1), "pos": jnp.int32(0),
         "stats": jnp.zeros(4), "bn": jax.device_put(initial.initial_bn(st))}
-    model, dense, norms, real = _keras_twin(st, widths, got["theta"], state["bn"], got["p"], data)
+    model, dense, norms, real = keras_twin(st, widths, got["theta"], state["bn"], got["p"], data)
     hp = {**got["hp"], "steps_per_epoch": jnp.float32(steps)}
     idx = jnp.arange(steps * 10, dtype=jnp.int32).reshape(steps, 10)
     for _ in range(steps):
@@ -121,7 +83,7 @@ def test_training_steps_match_keras_fit(arch: dict) -> None:
 @pytest.mark.parametrize("clip", [None, "clipnorm", "clipvalue"])
 def test_update_rules_match_keras_optimizers(name: str, clip: str | None) -> None:
     params = {"optimizer": name, "learning_rate": 0.05, **({clip: 0.3} if clip else {})}
-    st, _, got = _structure(params, _tiny())
+    st, _, got = fast_structure(params, tiny_dataset())
     theta = np.asarray(got["theta"])
     n = len(theta)
     var = keras.Variable(theta.copy())
@@ -144,7 +106,7 @@ def test_update_rules_match_keras_optimizers(name: str, clip: str | None) -> Non
 @pytest.mark.parametrize("schedule", ["constant", "power", "exponential", "piecewise", "one_cycle", "cosine"])
 def test_schedules_match_tunecli_schedules(schedule: str) -> None:
     params = {"schedule": schedule, "learning_rate": 0.01}
-    st, _, got = _structure(params, _tiny())
+    st, _, got = fast_structure(params, tiny_dataset())
     keras_lr = make_schedule(got["p"], steps_per_epoch=3, max_epochs=4)
     for step in (0, 1, 5, 7, 11, 12, 20):
         want = float(keras.ops.convert_to_numpy(keras_lr(step))) if callable(keras_lr) else keras_lr
@@ -202,10 +164,10 @@ def test_same_structure_reuses_the_compiled_step(digits: Dataset) -> None:
 
 
 def test_mc_dropout_stays_on_when_evaluating() -> None:
-    data = _tiny()
+    data = tiny_dataset()
     losses = {}
     for mc in (False, True):
-        st, _, got = _structure({"dropout": 0.5, "mc_dropout": mc}, data)
+        st, _, got = fast_structure({"dropout": 0.5, "mc_dropout": mc}, data)
         ev = structure.forward_only(st)
         x, y, w = jnp.asarray(data.x_val), jnp.asarray(data.y_val), jnp.ones(len(data.x_val))
         noises = [jnp.asarray(np.random.default_rng(k).integers(0, 65536, (3, len(x), sum(st.widths)), np.uint16))
@@ -231,7 +193,7 @@ def test_early_stopping_and_plateau_follow_keras_rules() -> None:
 
 
 def test_regression_trial_reports_keras_metric_names() -> None:
-    data = _tiny("regression")
+    data = tiny_dataset("regression")
     result = run_trial({"loss": "huber", "l2": 1e-3, "max_norm": 2.0, "schedule": "performance"}, data,
                        Training(max_epochs=3), resolve_objective("auto", data.task), seed=0)
     assert result.state == "COMPLETE" and result.extras["trainer"] == "jax"
