@@ -151,6 +151,7 @@ def test_missing_space_file(tmp_path) -> None:
     assert result.exit_code == 2 and "file not found" in result.output
 
 
+@pytest.mark.slow  # a subprocess
 def test_help_and_validation_do_not_import_keras(tmp_path) -> None:
     import subprocess
 

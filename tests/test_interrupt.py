@@ -61,6 +61,7 @@ def test_sigterm_outside_trials_raises_at_once_and_a_span_can_leave_it_to_its_lo
     assert interrupt.requested()
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_watchdog_runs_the_cleanups_and_exits_143_when_training_does_not_stop(tmp_path) -> None:
     marker = tmp_path / "discarded"
     script = textwrap.dedent(f"""

@@ -12,6 +12,7 @@ import yaml
 from tunecli.runtime import init_backend
 
 init_backend(None)
+pytestmark = pytest.mark.slow  # every test runs a search (or reads the one its fixture ran)
 
 
 from tests.helpers import invoke_in  # noqa: E402

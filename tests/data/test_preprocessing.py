@@ -231,6 +231,7 @@ def _search(tmp_path, monkeypatch, *extra: str):
     return CliRunner().invoke(app, args)
 
 
+@pytest.mark.slow  # runs a search
 def test_cli_search_on_a_messy_table_names_the_left_out_columns(tmp_path, monkeypatch) -> None:
     result = _search(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
@@ -240,6 +241,7 @@ def test_cli_search_on_a_messy_table_names_the_left_out_columns(tmp_path, monkey
     assert "Ticket (free text, 55 distinct values)" in text
 
 
+@pytest.mark.slow  # runs a search
 def test_cli_search_with_drop_leaves_the_column_out(tmp_path, monkeypatch) -> None:
     result = _search(tmp_path, monkeypatch, "--drop", "Fare", "--json")
     assert result.exit_code == 0, result.output

@@ -110,6 +110,7 @@ def test_fast_layout_becomes_the_keras_models_weights(arch: dict) -> None:
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # runs searches, one with worker processes
 @pytest.mark.parametrize("engine,algorithm,storage,workers", [("optuna", "tpe", "sqlite:///s.db", 2),
                                                                ("keras-tuner", "random", None, 1)],
                          ids=["optuna-sqlite-workers", "keras-tuner-journal"])

@@ -65,6 +65,7 @@ def test_exit_codes(in_process, monkeypatch, capsys, raised: BaseException, code
     assert capsys.readouterr().err.strip() == message
 
 
+@pytest.mark.slow  # runs a search's trials in process
 def test_one_worker_runs_recycle_after_trials_then_returns(in_process, tmp_path) -> None:
     url = str(tmp_path / "w.journal")
     raw = _raw(recycle_after=1)
@@ -77,6 +78,7 @@ def test_one_worker_runs_recycle_after_trials_then_returns(in_process, tmp_path)
     assert {t.state for t in study.get_trials()} == {optuna.trial.TrialState.COMPLETE}
 
 
+@pytest.mark.slow  # runs a search's trials in process
 def test_a_worker_keeps_the_searchs_deadline_not_its_own_start(in_process, tmp_path) -> None:
     import time
 
