@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_run_reaches_the_total(tmp
 def _running(study: optuna.Study, **attrs) -> int:
     trial = study.ask()
     for key, value in attrs.items():
-        study._storage.set_trial_user_attr(trial._trial_id, key, value)
+        trial.set_user_attr(key, value)
     return trial.number
 
 

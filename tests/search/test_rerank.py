@@ -117,7 +117,7 @@ def test_no_run_starts_after_the_deadline_and_a_resume_does_the_rest() -> None:
 
 def test_the_timeout_keeps_time_for_re_ranking() -> None:
     from tunecli.config.space import validate_space
-    from tunecli.search.engines._base import rerank_reserve
+    from tunecli.search.engines import rerank_reserve
 
     def space(timeout: float | None, top: int = 5, seeds: int = 3):  # noqa: ANN202
         return validate_space({"data": {"source": "iris"}, "search": {"timeout": timeout,

@@ -181,11 +181,11 @@ def test_trial_records_what_it_reused_and_froze() -> None:
 
 def test_keras_callbacks_carry_over_the_two_fits() -> None:
     """Early stopping and reduce-on-plateau count across the unfreezing, as the fast trainer's do."""
-    from tunecli.trainers.keras.fit import _EarlyStopping
+    from tunecli.trainers.keras.fit import TrialEarlyStopping
     from tunecli.trainers.keras.schedules import schedule_callbacks
 
     plateau = schedule_callbacks(with_defaults({"schedule": "performance"}), "val_loss", "min")[0]
-    for callback in (_EarlyStopping(monitor="val_loss", patience=3), plateau):
+    for callback in (TrialEarlyStopping(monitor="val_loss", patience=3), plateau):
         callback.on_train_begin()
         callback.wait, callback.best = 2, 0.5
         callback.on_train_begin()

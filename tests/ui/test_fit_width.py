@@ -9,7 +9,7 @@ from rich.console import Console
 
 from tunecli.ui import tables
 from tunecli.ui.console import THEME
-from tunecli.ui.progress import SearchProgress, _clock
+from tunecli.ui.progress import SearchProgress, clock
 
 COLUMNS = ["n_hidden", "n_neurons", "learning_rate", "batch_size", "activation", "optimizer", "dropout", "momentum"]
 
@@ -55,5 +55,5 @@ def test_remaining_time_by_pace_and_by_timeout() -> None:
     assert progress.remaining() == pytest.approx(30.0, abs=0.5)
     progress.timeout = 25.0
     assert progress.remaining() == pytest.approx(5.0, abs=0.5)
-    assert _clock(42) == "42s" and _clock(185) == "3m05s" and _clock(3720) == "1h02m"
+    assert clock(42) == "42s" and clock(185) == "3m05s" and clock(3720) == "1h02m"
 

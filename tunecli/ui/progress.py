@@ -56,7 +56,7 @@ class SearchProgress:
         bar = Table.grid(padding=(0, 1))
         bar.add_row(ProgressBar(total=max(self.total, 1), completed=min(self.done, self.total), width=30),
                     Text(f"{self.done}/{self.total} trials", style="value"),
-                    Text(f"elapsed {_clock(time.monotonic() - self.started)}", style="muted"),
+                    Text(f"elapsed {clock(time.monotonic() - self.started)}", style="muted"),
                     Text(self.remaining_text(), style="muted"))
         return Group(text, bar)
 
@@ -72,7 +72,7 @@ class SearchProgress:
 
     def remaining_text(self) -> str:
         left = self.remaining()
-        return "remaining —" if left is None else f"remaining ~{_clock(left)}"
+        return "remaining —" if left is None else f"remaining ~{clock(left)}"
 
     def set_best(self, study: optuna.Study) -> None:
         values = [t.value for t in study.get_trials(deepcopy=False) if t.value is not None and t.state.name == "COMPLETE"]
@@ -100,7 +100,7 @@ class SearchProgress:
         self.epoch_text = ""
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     """``42s``, ``3m05s``, ``1h02m``."""
     seconds = int(round(seconds))
     if seconds < 60:

@@ -7,9 +7,9 @@ private module (``_optuna``, ``_keras_tuner``) and imports only ``_base`` from h
 from __future__ import annotations
 
 from tunecli.config import registry
-from tunecli.search.engines._base import SearchContext, SearchEngine, result_attrs
+from tunecli.search.engines._base import SearchContext, SearchEngine, rerank_reserve, result_attrs
 
-__all__ = ["SearchContext", "SearchEngine", "get_engine", "result_attrs"]
+__all__ = ["SearchContext", "SearchEngine", "get_engine", "rerank_reserve", "result_attrs"]
 
 
 def get_engine(name: str) -> SearchEngine:

@@ -111,7 +111,7 @@ class MCValidation(keras.callbacks.Callback):
                      for k, v in mc_scores(mean, self.y, self.task, self.loss).items()})
 
 
-class _EarlyStopping(OneTrial, keras.callbacks.EarlyStopping):
+class TrialEarlyStopping(OneTrial, keras.callbacks.EarlyStopping):
     """Keras' EarlyStopping over the fits of one trial: its counters carry over, and the best weights are
     restored at the end of the last fit (``final``) or of one that stopped, not between the phases."""
 
@@ -151,7 +151,7 @@ def fit_phases(model: Any, p: dict[str, Any], task: str, plan_phases: Phases, x:
         if start:
             _unfreeze(model, p, task, plan_phases, start, (steps_per_epoch, max_epochs, steps_per_execution))
         for callback in callbacks or []:
-            if isinstance(callback, _EarlyStopping):
+            if isinstance(callback, TrialEarlyStopping):
                 callback.final = end == epochs
         done = model.fit(x, y, epochs=end, initial_epoch=start, callbacks=callbacks, **fit_kwargs)
         for key, values in done.history.items():
@@ -218,7 +218,7 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         callbacks.insert(0, MCValidation(validation, dataset.task, p["loss"], training.mc_passes))
     es = training.early_stopping
     if es.enabled:
-        callbacks.append(_EarlyStopping(
+        callbacks.append(TrialEarlyStopping(
             monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
             restore_best_weights=es.restore_best_weights and keep_model))
     fit_start = time.perf_counter()
