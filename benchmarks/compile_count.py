@@ -1,19 +1,20 @@
 """Compiled programs per search on the fast trainer, per-trial overhead, and seconds per epoch.
 
-    python benchmarks/compile_count.py [--trials 40] [--epochs 3] [--seed 0] [--epoch-time | --dry]
+    python -m benchmarks.compile_count [--trials 40] [--epochs 3] [--seed 0] [--epoch-time | --compile-only]
 
 Draws ``--trials`` configurations at random (seeded) from a wide digits space (n_hidden 1-4, n_neurons
 16-256 log, learning rate 1e-4-0.3 log, activation relu/elu/selu/tanh/swish, optimizer sgd/momentum/
 nesterov/rmsprop/adam/nadam, batch size 16/32/64/128, dropout 0-0.3) and trains each through
 ``run_trial`` for ``--epochs`` epochs, with the persistent compile cache off. Counts the programs
-compiled (growth of ``tunecli.trainers.fast.compile.EXECUTABLES``, by program kind) against the distinct
+compiled (those the fast trainer's ``meter`` reports compiled, by program kind) against the distinct
 (depth, width bucket) pairs met, and the per-trial overhead: the trial's wall time minus the time spent
-in its epochs (``Run.epoch``), median over the trials. The counts are deterministic; the times are not.
+in its epochs (as the ``meter`` reports them), median over the trials. The counts are deterministic; the
+times are not.
 
 ``--epoch-time``: seconds per epoch (median and least of 11 after a warm-up) of 2x64 and 4x256 networks on
-digits at batch sizes 16 and 128, with dropout 0.2 and without. ``--dry``: the programs the trials would compile, counted without
-compiling or training (the keys of ``compile.executable``; seconds for hundreds of trials). Prints one JSON
-line per part.
+digits at batch sizes 16 and 128, with dropout 0.2 and without. ``--compile-only``: the distinct programs the
+first 40 and all ``--trials`` trials ask for, each trial's programs compiled (once each) without training it.
+Prints one JSON line per part.
 """
 
 from __future__ import annotations
@@ -23,12 +24,9 @@ import collections
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
+from contextlib import AbstractContextManager
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TUNECLI_CACHE_DIR", "off")
 
 ACTIVATIONS = ("relu", "elu", "selu", "tanh", "swish")
@@ -50,24 +48,28 @@ def draw(rng, n: int) -> list[dict]:
     return out
 
 
-class EpochClock:
-    """Time spent in ``Run.epoch`` (training and evaluating one epoch), compile excluded."""
+class Heard:
+    """What the fast trainer's ``meter`` reports while the block runs: each epoch's seconds (compile excluded)
+    and the programs asked for (their keys, and which were compiled then)."""
 
     def __init__(self) -> None:
-        from tunecli.trainers.fast import loop
-
         self.total, self.times = 0.0, []
-        original = loop.Run.epoch
+        self.asked: list[tuple] = []
+        self.compiled: list[tuple] = []
 
-        def timed(run, idx):
-            start = time.perf_counter()
-            logs = original(run, idx)
-            took = time.perf_counter() - start
-            self.total += took
-            self.times.append(took)
-            return logs
+    def on_epoch(self, seconds: float, logs: dict[str, float]) -> None:
+        self.total += seconds
+        self.times.append(seconds)
 
-        loop.Run.epoch = timed
+    def on_program(self, key: tuple, compiled: bool) -> None:
+        self.asked.append(key)
+        if compiled:
+            self.compiled.append(key)
+
+    def listening(self) -> AbstractContextManager[None]:
+        from tunecli.trainers.fast import meter
+
+        return meter.listening(on_epoch=self.on_epoch, on_program=self.on_program)
 
 
 def search(args) -> dict:
@@ -76,39 +78,38 @@ def search(args) -> dict:
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import DataSpec, Training
     from tunecli.data import load_data
-    from tunecli.trainers.fast import compile as fast_compile
     from tunecli.trainers.fast.structure import bucket
     from tunecli.trial import run_trial
 
     data = load_data(DataSpec(source="digits"))
     objective = resolve_objective("auto", data.task)
     training = Training(max_epochs=args.epochs, early_stopping={"patience": 3})
-    clock = EpochClock()
+    heard = Heard()
     configs = draw(np.random.default_rng(args.seed), args.trials)
     run_trial({"n_neurons": 8, "n_hidden": 1}, data, Training(max_epochs=1), objective, seed=0)  # imports, JAX up
-    before = set(fast_compile.EXECUTABLES)
     overheads, shapes, states = [], set(), collections.Counter()
     start_all = time.perf_counter()
-    for k, p in enumerate(configs):
-        epochs_before = clock.total
-        start = time.perf_counter()
-        result = run_trial(p, data, training, objective, seed=k)
-        wall = time.perf_counter() - start
-        overheads.append(wall - (clock.total - epochs_before))
-        states[f"{result.state}/{result.extras.get('trainer')}"] += 1
-        shapes.add((p["n_hidden"], bucket(p["n_neurons"])))
-    new = [key for key in fast_compile.EXECUTABLES if key not in before]
-    kinds = collections.Counter(key[0] for key in new)
+    with heard.listening():
+        for k, p in enumerate(configs):
+            epochs_before = heard.total
+            start = time.perf_counter()
+            result = run_trial(p, data, training, objective, seed=k)
+            wall = time.perf_counter() - start
+            overheads.append(wall - (heard.total - epochs_before))
+            states[f"{result.state}/{result.extras.get('trainer')}"] += 1
+            shapes.add((p["n_hidden"], bucket(p["n_neurons"])))
+    kinds = collections.Counter(key[0] for key in heard.compiled)
     return {"part": "search", "trials": args.trials, "epochs": args.epochs, "seed": args.seed,
-            "compiled": len(new), "by_kind": dict(kinds), "depth_width_pairs": len(shapes),
+            "compiled": len(heard.compiled), "by_kind": dict(kinds), "depth_width_pairs": len(shapes),
             "median_overhead_s": round(statistics.median(overheads), 4),
             "mean_overhead_s": round(statistics.mean(overheads), 4),
-            "median_epoch_s": round(statistics.median(clock.times), 4),
+            "median_epoch_s": round(statistics.median(heard.times), 4),
             "wall_s": round(time.perf_counter() - start_all, 2), "states": dict(states)}
 
 
-def dry(args) -> dict:
-    """Count the distinct programs ``--trials`` trials would compile (no compiling, no training)."""
+def compile_only(args) -> dict:
+    """The distinct programs the first 40 and all ``--trials`` trials ask for: each trial's programs compiled
+    (once each: a program already compiled is found in memory), none trained."""
     import numpy as np
 
     from tunecli.config.catalogue import with_defaults
@@ -117,26 +118,21 @@ def dry(args) -> dict:
     from tunecli.trainers.fast import loop
     from tunecli.trainers.fast.structure import bucket
 
-    jax = loop.load_jax()
-    keys: list[tuple] = []
-
-    def record(fn, st, *arrays, **_):
-        keys.append((fn.__name__, st, jax.tree.structure(arrays),
-                     tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(arrays))))
-
-    loop.executable = record
     data = load_data(DataSpec(source="digits"))
-    row: dict = {"part": "dry", "seed": args.seed}
+    row: dict = {"part": "compile_only", "seed": args.seed}
     configs = draw(np.random.default_rng(args.seed), args.trials)
+    start = time.perf_counter()
     for n in sorted({min(40, args.trials), args.trials}):
-        keys.clear()
-        for k, p in enumerate(configs[:n]):
-            run = loop.Run(with_defaults(p), data, Training(max_epochs=args.epochs), k, data.x_train, data.y_train,
-                            (data.x_val, data.y_val))
-            run.compile(run.epoch_order())
-        kinds = collections.Counter(key[0] for key in set(keys))
+        heard = Heard()
+        with heard.listening():
+            for k, p in enumerate(configs[:n]):
+                run = loop.Run(with_defaults(p), data, Training(max_epochs=args.epochs), k, data.x_train, data.y_train,
+                               (data.x_val, data.y_val))
+                run.compile(run.epoch_order())
+        kinds = collections.Counter(key[0] for key in set(heard.asked))
         pairs = len({(p["n_hidden"], bucket(p["n_neurons"])) for p in configs[:n]})
-        row[f"trials_{n}"] = {"programs": len(set(keys)), "by_kind": dict(kinds), "depth_width_pairs": pairs}
+        row[f"trials_{n}"] = {"programs": len(set(heard.asked)), "by_kind": dict(kinds), "depth_width_pairs": pairs}
+    row["wall_s"] = round(time.perf_counter() - start, 2)
     return row
 
 
@@ -150,17 +146,18 @@ def epoch_time(args) -> list[dict]:
 
     data = load_data(DataSpec(source="digits"))
     objective = resolve_objective("auto", data.task)
-    clock = EpochClock()
+    heard = Heard()
     rows = []
     for depth, width in ((2, 64), (4, 256)):
         for batch in (16, 128):
             for dropout in (0.2, 0.0):
                 p = {"n_hidden": depth, "n_neurons": width, "activation": "elu", "optimizer": "adam",
                      "batch_size": batch, "dropout": dropout, "learning_rate": 1e-3}
-                clock.times = []
-                fit(with_defaults(p), data, Training(max_epochs=12, early_stopping={"enabled": False}), objective,
-                    seed=0)
-                times = clock.times[1:]  # the first epoch warms the caches
+                heard.times = []
+                with heard.listening():
+                    fit(with_defaults(p), data, Training(max_epochs=12, early_stopping={"enabled": False}), objective,
+                        seed=0)
+                times = heard.times[1:]  # the first epoch warms the caches
                 rows.append({"part": "epoch_time", "net": f"{depth}x{width}", "batch_size": batch, "dropout": dropout,
                              "median_epoch_s": round(statistics.median(times), 5), "min_epoch_s": round(min(times), 5)})
     return rows
@@ -172,12 +169,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epoch-time", action="store_true", help="seconds per epoch at batch 16 and 128 only")
-    parser.add_argument("--dry", action="store_true", help="count the programs without compiling or training")
+    parser.add_argument("--compile-only", action="store_true", help="count the programs, compiled but not trained")
     args = parser.parse_args()
     from tunecli.runtime import init_backend
 
     init_backend(None)
-    rows = epoch_time(args) if args.epoch_time else [dry(args)] if args.dry else [search(args)]
+    rows = epoch_time(args) if args.epoch_time else [compile_only(args)] if args.compile_only else [search(args)]
     for row in rows:
         print(json.dumps(row))
 

@@ -1,8 +1,8 @@
 """Wall time and best validation score of four tools given the same number of epochs.
 
-    python benchmarks/compile_goals.py                                  # digits, housing, mnist; 3 seeds
-    python benchmarks/compile_goals.py --data digits --seeds 1 --budget digits=15 --out /tmp/cg.jsonl
-    python benchmarks/compile_goals.py --summarize --out benchmarks/results/compile_goals.jsonl
+    python -m benchmarks.compile_goals                                  # digits, housing, mnist; 3 seeds
+    python -m benchmarks.compile_goals --data digits --seeds 1 --budget digits=15 --out /tmp/cg.jsonl
+    python -m benchmarks.compile_goals --summarize --out benchmarks/results/compile_goals.jsonl
 
 The budget is in epochs: a hard cap on the epochs trained by all the trials of one search together,
 digits 300, housing 150, mnist 60 (``--budget data=EPOCHS`` overrides). When the running total reaches it,
@@ -10,18 +10,21 @@ the trial in progress stops at that epoch's end and the search stops (no new tri
 same space on the same split: n_hidden 1-4, n_neurons 16-256 (log), learning_rate 1e-4-0.3 (log), activation
 relu / elu / selu / tanh / swish, optimizer sgd / momentum / nesterov / rmsprop / adam / nadam, batch size
 16 / 32 / 64 / 128, no dropout; early stopping with patience 3; at most 100 epochs a trial (digits, housing)
-or 30 (mnist). The seed draws the split (``winner_bench.data_spec``: train / validation / test, the data loaded
+or 30 (mnist). The seed draws the split (``peers.data_spec``: train / validation / test, the data loaded
 by tunecli's ``load_data``) and seeds the search.
 
 - tunecli: ``run_search`` in process, TPE + median pruner, re-ranking off (``search.rerank.top: 0``), trials
   kept in this process (``training.recycle_after: 0``), a cold compile cache (``TUNECLI_CACHE_DIR``: a new
-  empty folder). Epochs are counted in the fast trainer's ``Run.epoch``; at the budget the search is stopped
-  as by Ctrl-C (``tunecli.interrupt.request``), which discards the trial in progress: its best score is
-  recorded apart (``cut_val``), ``best_val`` is the best of the study's complete and pruned trials. Also
-  recorded: the programs compiled in the search (all, and by kind), the seconds spent in epochs, and the median
-  per-trial overhead: a trial's wall time in ``run_trial`` minus its epochs' (model set-up, compiling, the
-  score's weights; the sampler and the study's bookkeeping run outside ``run_trial``).
-- kt-random: Keras Tuner RandomSearch, the HyperModel of its docs (``fit`` tunes the batch size); a callback
+  empty folder). The fast trainer's ``meter`` tells of each fit (a trial), epoch and program; at the budget
+  the search is stopped as by Ctrl-C (``tunecli.interrupt.request``), which discards the trial in progress: its
+  best score is recorded apart (``cut_val``), ``best_val`` is the best of the study's complete and pruned
+  trials. Also recorded: the programs compiled in the search (all, and by kind), the seconds spent in epochs,
+  and the median per-trial overhead: a fit's wall time from its start to its end minus its epochs' (compiling
+  and the training's set-up; the model's structure and first weights are drawn before the fit starts, and the
+  sampler, ``run_trial``'s bookkeeping and the study's run outside it). ``tunecli-before`` needs a checkout
+  whose fast trainer has ``meter``.
+- the peers (``benchmarks.peers``, its ``Budget`` in epochs):
+  kt-random: Keras Tuner RandomSearch, the HyperModel of its docs (``fit`` tunes the batch size); a callback
   counts the epochs and sets ``model.stop_training`` at the budget, and no trial starts after it.
 - optuna: TPE + MedianPruner with an epoch-reporting callback (optuna-examples' Keras example); the same
   counting callback stops the trial at the budget (that trial is not pruned: it completes with its best
@@ -50,178 +53,65 @@ import math
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from benchmarks import RESULTS, peers, use_checkout
+from benchmarks import winner_bench as wb
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import winner_bench as wb  # noqa: E402 - the benchmark next to this one
-
-ROOT = HERE.parent
 TOOLS = ["tunecli", "kt-random", "optuna", "sklearn", "tunecli-before"]
 #: ``tunecli-before``: tunecli from another checkout (``TUNECLI_BENCH_BEFORE``: its folder), for before/after rows.
 BEFORE = os.environ.get("TUNECLI_BENCH_BEFORE")
 BUDGETS = {"digits": 300, "housing": 150, "mnist": 60}   # epochs per search, all trials together
 MAX_EPOCHS = {"digits": 100, "housing": 100, "mnist": 30}
 PATIENCE = 3
-SPACE = {k: v for k, v in wb.SPACE.items() if k != "dropout"}
+SPACE = {k: v for k, v in peers.WIDE_SPACE.items() if k != "dropout"}
 
 
-def better(task: str, a: float, b: float | None) -> bool:
-    return b is None or (a > b if task == "classification" else a < b)
-
-
-def best_of(task: str, values: list[float]) -> float | None:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return (max(values) if task == "classification" else min(values)) if values else None
-
-
-class EpochCap:
-    """The epochs of one search, counted across trials: ``tick`` is True when the budget is reached."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget, self.epochs, self.trials = budget, 0, 0
-
-    def tick(self) -> bool:
-        self.epochs += 1
-        return self.reached()
-
-    def reached(self) -> bool:
-        return self.epochs >= self.budget
-
-
-def keras_cap(keras: Any, cap: EpochCap) -> Any:
-    """A callback that counts epochs and stops the training at the budget. The count lives in ``cap``, not in
-    the callback: Keras Tuner deep-copies the callbacks of every trial."""
-
-    class Cap(keras.callbacks.Callback):
-        def on_train_begin(self, logs: dict | None = None) -> None:
-            cap.trials += 1
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if cap.tick():
-                self.model.stop_training = True
-
-    return Cap()
-
-
-# ---------------------------------------------------------------- the peers
-
-
-def run_optuna(data: Any, budget: int, max_epochs: int, seed: int) -> dict:
-    """``wb.run_optuna`` with an epoch budget (the cut trial completes) and no dropout."""
-    import keras
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    metric = "val_accuracy" if data.task == "classification" else "val_rmse"
-    maximize = data.task == "classification"
-    cap = EpochCap(budget)
-
-    class Report(keras.callbacks.Callback):
-        def __init__(self, trial: Any) -> None:
-            super().__init__()
-            self.trial = trial
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if cap.reached():   # the cap callback (before this one) stopped it: the trial completes
-                return
-            self.trial.report(float(logs[metric]), epoch)
-            if self.trial.should_prune():
-                raise optuna.TrialPruned()
-
-    def objective(trial: Any) -> float:
-        keras.backend.clear_session()
-        p = {"n_hidden": trial.suggest_int("n_hidden", 1, 4),
-             "n_neurons": trial.suggest_int("n_neurons", 16, 256, log=True),
-             "learning_rate": trial.suggest_float("learning_rate", 1e-4, 0.3, log=True),
-             **{k: trial.suggest_categorical(k, SPACE[k]["choice"]) for k in ("activation", "optimizer", "batch_size")},
-             "dropout": 0.0}
-        model = wb.keras_model(keras, p, data)
-        stop = keras.callbacks.EarlyStopping(monitor=metric, mode="max" if maximize else "min", patience=PATIENCE,
-                                             restore_best_weights=True)
-        history = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                            batch_size=p["batch_size"], epochs=max_epochs,
-                            callbacks=[keras_cap(keras, cap), Report(trial), stop], verbose=0)
-        value = best_of(data.task, history.history[metric])
-        if value is None:
-            raise optuna.TrialPruned()
-        return value
-
-    study = optuna.create_study(direction="maximize" if maximize else "minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed), pruner=optuna.pruners.MedianPruner())
-    study.optimize(objective, n_trials=100_000, catch=(Exception,),
-                   callbacks=[lambda study, trial: study.stop() if cap.reached() else None])
-    done = [t.value for t in study.trials if t.state.name == "COMPLETE"]
-    return {"best_val": best_of(data.task, done), "epochs": cap.epochs, "trials": cap.trials}
-
-
-def run_keras_tuner(data: Any, budget: int, max_epochs: int, seed: int, folder: str) -> dict:
-    """``wb.run_keras_tuner`` (RandomSearch) with an epoch budget and no dropout."""
-    import keras
-    import keras_tuner as kt
-
-    metric = "val_accuracy" if data.task == "classification" else "val_rmse"
-    maximize = data.task == "classification"
-    cap = EpochCap(budget)
-
-    class MLP(kt.HyperModel):
-        def build(self, hp: Any) -> Any:
-            p = {"n_hidden": hp.Int("n_hidden", 1, 4), "n_neurons": hp.Int("n_neurons", 16, 256, sampling="log"),
-                 "learning_rate": hp.Float("learning_rate", 1e-4, 0.3, sampling="log"),
-                 "activation": hp.Choice("activation", SPACE["activation"]["choice"]),
-                 "optimizer": hp.Choice("optimizer", SPACE["optimizer"]["choice"]), "dropout": 0.0}
-            return wb.keras_model(keras, p, data)
-
-        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
-            return model.fit(*args, batch_size=hp.Choice("batch_size", SPACE["batch_size"]["choice"]), **kwargs)
-
-    tuner = kt.RandomSearch(MLP(), objective=kt.Objective(metric, "max" if maximize else "min"), seed=seed,
-                            directory=folder, project_name="random", overwrite=True, max_trials=100_000)
-    create_trial = tuner.oracle.create_trial
-
-    def create_or_stop(*args: Any, **kwargs: Any) -> Any:
-        if cap.reached():
-            tuner.oracle.max_trials = len(tuner.oracle.trials)   # the oracle then answers STOPPED
-        return create_trial(*args, **kwargs)
-
-    tuner.oracle.create_trial = create_or_stop
-    stop = keras.callbacks.EarlyStopping(monitor=metric, mode="max" if maximize else "min", patience=PATIENCE)
-    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=max_epochs,
-                 callbacks=[keras_cap(keras, cap), stop], verbose=0)
-    best = tuner.oracle.get_best_trials(1)
-    return {"best_val": float(best[0].score) if best else None, "epochs": cap.epochs, "trials": cap.trials}
-
-
-def run_sklearn(data: Any, budget: int, max_epochs: int, seed: int) -> dict:
-    """``wb.run_sklearn`` with an epoch budget: each fit's ``n_iter_`` counts, the last fit gets the epochs left."""
-    rng = np.random.default_rng(seed)
-    best, epochs, trials = None, 0, 0
-    while epochs < budget:
-        model = wb.sklearn_model(data, rng, min(max_epochs, budget - epochs), PATIENCE, seed + trials)
-        trials += 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                model.fit(data.x_train, data.y_train)
-                pred = model.predict(data.x_val)
-            except (ValueError, FloatingPointError):
-                epochs += max(1, getattr(model, "n_iter_", 0))   # at least one: the loop always ends
-                continue
-        epochs += model.n_iter_
-        value = wb.score(data.task, data.y_val, pred)
-        if math.isfinite(value) and better(data.task, value, best):
-            best = value
-    return {"best_val": best, "epochs": epochs, "trials": trials}
+def run_peer(tool: str, data: Any, budget: int, max_epochs: int, seed: int, folder: str) -> dict:
+    """One peer (``optuna``, ``sklearn`` or ``kt-random``) on an epoch budget."""
+    out = peers.run_peer(tool, data, SPACE, peers.Budget(epochs=budget), max_epochs=max_epochs, patience=PATIENCE,
+                         seed=seed, folder=folder, restore_best=True)
+    return {"best_val": out["best_value"], "epochs": out["epochs"], "trials": out["started"]}
 
 
 # ---------------------------------------------------------------- tunecli
+
+
+class Listener:
+    """What the fast trainer's meter tells of one search: fits (trials), epochs and programs compiled. At the
+    epoch budget it calls ``stop`` (which asks the search to stop, as Ctrl-C does)."""
+
+    def __init__(self, task: str, metric: str, budget: int, stop: Callable[[], None]) -> None:
+        self.task, self.metric, self.budget, self.stop = task, metric, budget, stop
+        self.trials, self.epochs, self.epoch_s = 0, 0, 0.0
+        self.overheads: list[float] = []
+        self.compiled: list[tuple] = []
+        self.fit_start, self.fit_epoch_s, self.fit_best = 0.0, 0.0, None
+
+    def on_fit(self, what: str) -> None:
+        if what == "start":
+            self.trials += 1
+            self.fit_start, self.fit_epoch_s, self.fit_best = time.perf_counter(), 0.0, None
+        else:
+            self.overheads.append(time.perf_counter() - self.fit_start - self.fit_epoch_s)
+
+    def on_epoch(self, seconds: float, logs: dict[str, float]) -> None:
+        self.fit_epoch_s += seconds
+        self.epoch_s += seconds
+        value = logs[self.metric]
+        if math.isfinite(value) and peers.better(self.task, value, self.fit_best):
+            self.fit_best = value
+        self.epochs += 1
+        if self.epochs >= self.budget:
+            self.stop()   # the trial stops at this epoch's end, the search after it
+
+    def on_program(self, key: tuple, compiled: bool) -> None:
+        if compiled:
+            self.compiled.append(key)
 
 
 def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, folder: str) -> dict:
@@ -230,61 +120,31 @@ def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, f
 
     from tunecli import interrupt
     from tunecli.config.space import validate_space
-    from tunecli.search import context
     from tunecli.search.run import run_search
-    from tunecli.trainers.fast import compile as fast_compile
-    from tunecli.trainers.fast import loop
+    from tunecli.trainers.fast import meter
 
-    raw = {"study": f"{name}-{seed}", "data": wb.data_spec(name, seed), "objective": "auto",
+    raw = {"study": f"{name}-{seed}", "data": peers.data_spec(name, seed), "objective": "auto",
            "search": {"trials": 100_000, "seed": seed, "rerank": {"top": 0}},
            "training": {"max_epochs": max_epochs, "early_stopping": {"patience": PATIENCE}, "recycle_after": 0},
            "space": SPACE}
-    metric = "val_accuracy" if data.task == "classification" else "val_rmse"
-    cap = EpochCap(budget)
-    trial = {"epoch_s": 0.0, "best": None}
-    clock = {"epochs": 0.0, "overheads": []}
-    original_epoch, original_trial = loop.Run.epoch, context.run_trial
-
-    def epoch(run: Any, idx: Any) -> dict[str, float]:
-        start = time.perf_counter()
-        logs = original_epoch(run, idx)
-        took = time.perf_counter() - start
-        trial["epoch_s"] += took
-        clock["epochs"] += took
-        if better(data.task, logs[metric], trial["best"]) and math.isfinite(logs[metric]):
-            trial["best"] = logs[metric]
-        if cap.tick():
-            interrupt.request(signal.SIGINT)   # the trial stops at this epoch's end, the search after it
-        return logs
-
-    def run_trial(*args: Any, **kwargs: Any) -> Any:
-        trial.update(epoch_s=0.0, best=None)
-        cap.trials += 1
-        start = time.perf_counter()
-        try:
-            return original_trial(*args, **kwargs)
-        finally:
-            clock["overheads"].append(time.perf_counter() - start - trial["epoch_s"])
-
-    before = set(fast_compile.EXECUTABLES)
-    loop.Run.epoch, context.run_trial = epoch, run_trial
+    heard = Listener(data.task, peers.metric_of(data.task), budget, stop=lambda: interrupt.request(signal.SIGINT))
     here = os.getcwd()
     os.chdir(folder)
     try:
-        start = time.perf_counter()
-        outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
-        wall = time.perf_counter() - start
+        with meter.listening(on_epoch=heard.on_epoch, on_program=heard.on_program, on_fit=heard.on_fit):
+            start = time.perf_counter()
+            outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
+            wall = time.perf_counter() - start
     finally:
         os.chdir(here)
-        loop.Run.epoch, context.run_trial = original_epoch, original_trial
         interrupt.reset()   # the next search in this process starts with no stop request
-    compiled = [key for key in fast_compile.EXECUTABLES if key not in before]
     kept = [r["value"] for r in outcome.rows if r.get("state") in ("COMPLETE", "PRUNED")]
-    return {"best_val": best_of(data.task, kept), "epochs": cap.epochs, "trials": cap.trials, "wall_s": round(wall, 2),
-            "cut_val": trial["best"] if outcome.interrupted else None, "interrupted": outcome.interrupted,
-            "compiled": len(compiled), "by_kind": dict(collections.Counter(key[0] for key in compiled)),
-            "median_overhead_s": round(statistics.median(clock["overheads"]), 3) if clock["overheads"] else None,
-            "epoch_s_total": round(clock["epochs"], 2)}
+    return {"best_val": peers.best_of(data.task, kept), "epochs": heard.epochs, "trials": heard.trials,
+            "wall_s": round(wall, 2), "cut_val": heard.fit_best if outcome.interrupted else None,
+            "interrupted": outcome.interrupted, "compiled": len(heard.compiled),
+            "by_kind": dict(collections.Counter(key[0] for key in heard.compiled)),
+            "median_overhead_s": round(statistics.median(heard.overheads), 3) if heard.overheads else None,
+            "epoch_s_total": round(heard.epoch_s, 2)}
 
 
 # ---------------------------------------------------------------- a job, the driver
@@ -296,7 +156,8 @@ def run_job(tool: str, name: str, seed: int, budget: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         if tool.startswith("tunecli"):
             os.environ["TUNECLI_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)   # cold: an empty compile cache
-        sys.path.insert(0, BEFORE if tool == "tunecli-before" and BEFORE else str(ROOT))
+        if tool == "tunecli-before" and BEFORE:
+            use_checkout(BEFORE)   # before anything imports tunecli
         from tunecli.config.space import DataSpec
         from tunecli.data import load_data
         from tunecli.runtime import init_backend
@@ -304,7 +165,7 @@ def run_job(tool: str, name: str, seed: int, budget: int) -> dict:
         max_epochs = MAX_EPOCHS[name]
         try:
             init_backend(None)
-            data = load_data(DataSpec(**wb.data_spec(name, seed)))
+            data = load_data(DataSpec(**peers.data_spec(name, seed)))
             row["task"] = data.task
             import optuna  # noqa: F401 - imports before the clock, for every tool
             if tool.startswith("tunecli"):
@@ -322,9 +183,7 @@ def run_job(tool: str, name: str, seed: int, budget: int) -> dict:
 
                 keras.utils.set_random_seed(seed)
                 start = time.perf_counter()
-                out = (run_optuna(data, budget, max_epochs, seed) if tool == "optuna" else
-                       run_sklearn(data, budget, max_epochs, seed) if tool == "sklearn" else
-                       run_keras_tuner(data, budget, max_epochs, seed, folder))
+                out = run_peer(tool, data, budget, max_epochs, seed, folder)
                 row.update(out, wall_s=round(time.perf_counter() - start, 2))
         except Exception as exc:  # noqa: BLE001 - a failing tool is a row
             row["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -364,7 +223,7 @@ def summarize(rows: list[dict]) -> str:
         if not done:
             continue
         for r in [r for r in done if r["tool"] == "tunecli"]:
-            done.append({**r, "tool": "tunecli +cut", "best_val": best_of(r["task"], [r["best_val"], r.get("cut_val")])})
+            done.append({**r, "tool": "tunecli +cut", "best_val": peers.best_of(r["task"], [r["best_val"], r.get("cut_val")])})
         walls = {t: statistics.median([r["wall_s"] for r in done if r["tool"] == t]) for t in {r["tool"] for r in done}}
         score = "accuracy" if done[0]["task"] == "classification" else "RMSE"
         lines += ["", f"**{name}**: budget {done[0]['budget_epochs']} epochs, best validation {score}", "",
@@ -390,7 +249,7 @@ def main() -> None:
     parser.add_argument("--budget", nargs="*", default=[], help="data=epochs, e.g. digits=300")
     parser.add_argument("--parallel", type=int, default=1, help="jobs at a time")
     parser.add_argument("--cores", type=int, default=2, help="CPUs each job is pinned to (with --parallel > 1)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "compile_goals.jsonl"))
+    parser.add_argument("--out", default=str(RESULTS / "compile_goals.jsonl"))
     parser.add_argument("--summarize", action="store_true", help="print the table of --out and stop")
     parser.add_argument("--job", nargs=2, metavar=("TOOL:DATA", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -401,11 +260,10 @@ def main() -> None:
         run_job(tool, name, seed, BUDGETS[name])
         return
     if not args.summarize:
-        names = [n for n in args.data if wb.available(n)]
+        names = [n for n in args.data if peers.available(n)]
         os.environ["COMPILE_GOALS_BUDGETS"] = json.dumps(BUDGETS)
-        wb.__file__ = __file__   # wb.drive starts `python <wb.__file__> --job NAME SEED`: this file's jobs
-        wb.drive(jobs(names, range(args.first_seed, args.first_seed + args.seeds), args.tools), args.parallel,
-                 args.cores, Path(args.out))
+        todo = jobs(names, range(args.first_seed, args.first_seed + args.seeds), args.tools)
+        wb.drive(__spec__.name, todo, args.parallel, args.cores, Path(args.out))
     print(summarize([json.loads(line) for line in open(args.out) if line.strip()]))
 
 

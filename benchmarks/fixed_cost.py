@@ -1,8 +1,8 @@
 """Per-trial fixed cost over a long search in one process.
 
-    python benchmarks/fixed_cost.py [--trials 100] [--trainer auto|keras]
+    python -m benchmarks.fixed_cost [--trials 100] [--trainer auto|keras]
 
-Runs ``tunecli search`` in-process on digits (the benchmark space of peers.py, 20-epoch cap,
+Runs ``tunecli search`` in-process on digits (``peers.SMALL_SPACE``, 20-epoch cap,
 patience 3, one worker, no process recycling, an empty compile cache), then reads every trial
 back. Fixed cost of a trial = its wall time minus the time of its epochs after the first, plus
 the gap since the previous trial ended (sampler, storage) — the first epoch counts as fixed, since
@@ -16,14 +16,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import RESULTS, peers
+
+PATIENCE = 3   # as run.py
 
 
 def main() -> None:
@@ -34,14 +33,12 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="tunecli-fixed-")
     os.environ["TUNECLI_CACHE_DIR"] = os.path.join(tmp, "xla")
     os.chdir(tmp)
-    import peers
-
     from tunecli.config.space import validate_space
     from tunecli.search.run import run_search
 
-    raw = {"study": "fixed-cost", "data": {"source": "digits"}, "space": dict(peers.SPACE_YAML),
+    raw = {"study": "fixed-cost", "data": {"source": "digits"}, "space": dict(peers.SMALL_SPACE),
            "search": {"trials": args.trials, "seed": 0},
-           "training": {"max_epochs": 20, "early_stopping": {"patience": peers.PATIENCE}, "recycle_after": 0,
+           "training": {"max_epochs": 20, "early_stopping": {"patience": PATIENCE}, "recycle_after": 0,
                         "trainer": args.trainer}}
     start = time.perf_counter()
     run_search(validate_space(raw), quiet=True, best_out=Path(tmp) / "best.yaml")
@@ -66,7 +63,7 @@ def main() -> None:
            "block_means": [round(statistics.mean(b), 3) for b in blocks],
            "epochs": sum(t.user_attrs.get("epochs") or 0 for t in trials)}
     print(json.dumps(row))
-    with open(ROOT / "benchmarks" / "results" / "fixed_cost.jsonl", "a") as out:
+    with open(RESULTS / "fixed_cost.jsonl", "a") as out:
         out.write(json.dumps(row) + "\n")
 
 

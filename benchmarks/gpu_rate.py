@@ -1,6 +1,6 @@
 """Trials per minute on one accelerator: tunecli's search beside Keras Tuner RandomSearch and plain Optuna.
 
-    KERAS_BACKEND=jax python benchmarks/gpu_rate.py [--seconds 60] [--data mnist]
+    KERAS_BACKEND=jax python -m benchmarks.gpu_rate [--seconds 60] [--data mnist]
 
 Same data, split, space, epoch cap and patience as ``winner_bench.py``; each tool searches for ``--seconds``
 (tunecli: ``search.timeout``, re-ranking off, cold compile cache). Keras runs on whatever device its backend
@@ -13,20 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import winner_bench as wb  # noqa: E402
+from benchmarks import peers
+from benchmarks import winner_bench as wb
 
 
 def tunecli_rate(name: str, seconds: float, seed: int, folder: str) -> dict:
     from tunecli.config.space import validate_space
     from tunecli.search.run import run_search
 
-    raw = {"study": f"rate-{name}", "data": wb.data_spec(name, seed), "objective": "auto",
+    raw = {"study": f"rate-{name}", "data": peers.data_spec(name, seed), "objective": "auto",
            "search": {"trials": 100_000, "timeout": seconds, "seed": seed, "rerank": {"top": 0}},
            "training": {"max_epochs": wb.MAX_EPOCHS[name], "early_stopping": {"patience": wb.PATIENCE}},
            "space": wb.SPACE}
@@ -43,7 +42,6 @@ def main() -> None:
     parser.add_argument("--data", default="mnist", choices=list(wb.BUDGETS))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    sys.path.insert(0, str(wb.ROOT))
     from tunecli.config.space import DataSpec
     from tunecli.data import load_data
     from tunecli.runtime import init_backend
@@ -52,7 +50,7 @@ def main() -> None:
     import jax
     import keras
 
-    data = load_data(DataSpec(**wb.data_spec(args.data, args.seed)))
+    data = load_data(DataSpec(**peers.data_spec(args.data, args.seed)))
     rows = []
     for tool in ("tunecli", "kt-random", "optuna"):
         keras.utils.set_random_seed(args.seed)
@@ -62,10 +60,8 @@ def main() -> None:
             try:
                 if tool == "tunecli":
                     out = tunecli_rate(args.data, args.seconds, args.seed, folder)
-                elif tool == "optuna":
-                    out = wb.run_optuna(data, args.seconds, wb.MAX_EPOCHS[args.data], args.seed)
                 else:
-                    out = wb.run_keras_tuner("random", data, args.seconds, wb.MAX_EPOCHS[args.data], args.seed, folder)
+                    out = wb.run_peer(tool, data, args.seconds, wb.MAX_EPOCHS[args.data], args.seed, folder)
             except Exception as exc:  # noqa: BLE001 - one failing tool is a row
                 out = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
             finally:

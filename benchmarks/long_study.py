@@ -1,6 +1,6 @@
 """A long search: does the time a trial spends outside training grow with the study?
 
-    python benchmarks/long_study.py [--trials 1000] [--out benchmarks/results/long_study.jsonl]
+    python -m benchmarks.long_study [--trials 1000] [--out benchmarks/results/long_study.jsonl]
 
 Runs ``tunecli search`` (the installed command, its defaults: TPE, median pruner, the journal-file store,
 worker recycling every 25 trials) on digits for ``--trials`` trials of one epoch each, on a space whose
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import RESULTS
+
 SPACE = {
     "n_hidden": 1, "n_neurons": 32,
     "learning_rate": {"float": [1e-4, 0.3], "log": True},
@@ -49,9 +50,8 @@ def outside_training(trials: list) -> list[tuple[int, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=1000)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long_study.jsonl"))
+    parser.add_argument("--out", default=str(RESULTS / "long_study.jsonl"))
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     from tunecli.studies.storage import open_storage
 
     folder = Path(tempfile.mkdtemp(prefix="tunecli-long-"))

@@ -1,6 +1,6 @@
 """LR finder vs a grid of 12 log-spaced learning rates trained to convergence.
 
-    python benchmarks/lr_finder_bench.py [--out benchmarks/results/lr_finder.jsonl] [--steps 300]
+    python -m benchmarks.lr_finder_bench [--out benchmarks/results/lr_finder.jsonl] [--steps 300]
                                          [--data digits housing mnist] [--trainer auto|keras]
 
 For each data set (digits, the housing CSV, the MNIST 20k subset) and architecture: the validation loss
@@ -13,15 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from benchmarks import RESULTS, SHARED
 from tunecli.runtime import init_backend  # noqa: E402
 
 init_backend(None)
@@ -40,12 +37,11 @@ GRID = list(np.logspace(-4, 0, 12))
 
 def datasets() -> dict:
     out = {"digits": (DataSpec(source="digits"), 32)}
-    shared = ROOT.parent / "shared" / "data"
-    if (shared / "housing.csv").exists():
-        out["housing"] = (DataSpec(source=str(shared / "housing.csv"), target="median_house_value",
+    if (SHARED / "housing.csv").exists():
+        out["housing"] = (DataSpec(source=str(SHARED / "housing.csv"), target="median_house_value",
                                    target_scale=100_000), 128)
-    if (shared / "mnist_20k").is_dir():
-        out["mnist"] = (DataSpec(source=str(shared / "mnist_20k")), 64)
+    if (SHARED / "mnist_20k").is_dir():
+        out["mnist"] = (DataSpec(source=str(SHARED / "mnist_20k")), 64)
     return out
 
 
@@ -55,8 +51,8 @@ def val_loss(params: dict, data, training: Training) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lr_finder.jsonl"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(RESULTS / "lr_finder.jsonl"))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps", type=int, default=300, help="steps of the range test's ramp")
     parser.add_argument("--data", nargs="*", default=None, help="data sets (default: all there are)")

@@ -1,7 +1,7 @@
 """A search whose learning rate comes from the LR finder against the same search with a log-uniform
 learning rate: same space otherwise, same split, the same wall-clock budget, many seeds.
 
-    python benchmarks/lr_search_bench.py [--seeds 10] [--budget digits=20 housing=30] [--out FILE]
+    python -m benchmarks.lr_search_bench [--seeds 10] [--budget digits=20 housing=30] [--out FILE]
 
 Each run is ``tunecli search`` in a fresh folder (``--timeout`` = the budget, trials unbounded, re-ranking off,
 one shared compile cache); its best configuration is then refitted on train + validation for its best epoch
@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
+from benchmarks import RESULTS, ROOT, SHARED
 
 SPACES = {
     "digits": ROOT / "search_spaces" / "quickstart.yaml",
@@ -101,10 +99,10 @@ def summarize(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", nargs="*", default=["digits=20", "housing=30"], help="data=seconds")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lr_search.jsonl"))
+    parser.add_argument("--out", default=str(RESULTS / "lr_search.jsonl"))
     args = parser.parse_args()
     budgets = {k: float(v) for k, v in (item.split("=") for item in args.budget)}
     if "housing" in budgets and not (SHARED / "housing.csv").exists():

@@ -1,7 +1,7 @@
 """Resident memory across trials in one long-lived worker process.
 
-    python benchmarks/memory.py [--trials 50]
-    python benchmarks/memory.py --trial mnist [--data-dir DIR] [--epochs 2] [--repeat 1]
+    python -m benchmarks.memory [--trials 50]
+    python -m benchmarks.memory --trial mnist [--data-dir DIR] [--epochs 2] [--repeat 1]
 
 Runs the search's trial path (build, compile, fit with early stopping, clear_session) for
 varied configurations on digits and prints the resident set size after trials 1, 5, 10, 25, 50.
@@ -10,7 +10,7 @@ varied configurations on digits and prints the resident set size after trials 1,
 trial on the MNIST 20k subset (``../shared/data/mnist_20k``): 4x512 units, dropout 0.2, batch 32,
 2 epochs, no compile cache (``--repeat 3``: its 13,200 training rows three times over, about the full
 MNIST's 40k). Run it as a fresh process (the peak is the process's); to measure another
-tree, run that tree's copy of this script.
+tree, run that tree's copy of this module from that tree's root.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import SHARED
 
 
 def rss_mb() -> float:
@@ -141,12 +140,12 @@ def search_mode(trials: int, recycle: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--search", action="store_true", help="measure a real `tunecli search` instead")
     parser.add_argument("--recycle-after", type=int, default=25)
     parser.add_argument("--trial", choices=["mnist"], help="peak RSS of one fast-trainer trial on this data set")
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "mnist_20k")
+    parser.add_argument("--data-dir", type=Path, default=SHARED / "mnist_20k")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="--trial: train on the rows this many times over")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Per-trial overhead: tunecli running K fixed-configuration trials vs a hand-written Keras loop.
 
-    python benchmarks/overhead.py [--trials 10] [--epochs 5]
+    python -m benchmarks.overhead [--trials 10] [--epochs 5]
 
 Both train the same K models (2x64 ReLU MLP, Adam 1e-3, batch 32, digits, no early stopping,
 validation every epoch), each in its own process; the clock starts after imports and data loading.
@@ -12,12 +12,10 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import ROOT, module_command
 
 
 def hand_loop(trials: int, epochs: int) -> float:
@@ -67,20 +65,20 @@ def tunecli_trials(trials: int, epochs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--one", choices=["hand", "tunecli"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.one:
         fn = hand_loop if args.one == "hand" else tunecli_trials
         print(json.dumps({"who": args.one, "seconds": round(fn(args.trials, args.epochs), 2)}))
         return
     out = {}
     for who in ("hand", "tunecli"):
-        proc = subprocess.run([sys.executable, __file__, "--one", who, "--trials", str(args.trials),
-                               "--epochs", str(args.epochs)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(module_command(__spec__.name, "--one", who, "--trials", str(args.trials),
+                                             "--epochs", str(args.epochs)), cwd=ROOT, capture_output=True, text=True,
+                              check=True)
         out[who] = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
     out["ratio"] = round(out["tunecli"] / out["hand"], 3)
     print(json.dumps({"trials": args.trials, "epochs": args.epochs, **out}))

@@ -1,6 +1,6 @@
 """Start-up and report speed: `tunecli --help`, and `tunecli report` on stored studies of N trials.
 
-    python benchmarks/report_speed.py [--trials 200 1000]
+    python -m benchmarks.report_speed [--trials 200 1000]
 
 Builds studies directly through Optuna (each trial with a 20-epoch curve, as a search stores
 them) in a temporary folder, then times the installed command (best of 3 runs each).
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import optuna
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import ROOT
+
 TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli"))
 
 
@@ -55,7 +55,7 @@ def best_of(cmd: list[str], cwd: Path, runs: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, nargs="+", default=[200, 1000])
     args = parser.parse_args()
     out = {"help_s": best_of([TUNECLI, "--help"], ROOT)}

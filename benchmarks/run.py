@@ -1,11 +1,12 @@
 """Side-by-side benchmark: tunecli vs Keras Tuner, plain Optuna and scikit-learn.
 
-    python benchmarks/run.py                                # digits, all tools, 3 seeds
-    python benchmarks/run.py --data digits housing mnist --seeds 3
-    python benchmarks/run.py --tools tunecli kt-random --seeds 1
+    python -m benchmarks.run                                # digits, all tools, 3 seeds
+    python -m benchmarks.run --data digits housing mnist --seeds 3
+    python -m benchmarks.run --tools tunecli kt-random --seeds 1
 
 Every (tool, data set, seed) runs in its own process (a fresh Keras runtime); the clock starts
-after the data is loaded and stops when the search returns. Writes raw JSON lines to
+after the data is loaded and stops when the search returns. Every tool searches ``peers.SMALL_SPACE`` for the same
+number of trials (the peers: ``benchmarks.peers``, a ``Budget`` of trials). Writes raw JSON lines to
 benchmarks/results/runs.jsonl and a markdown table (medians over seeds, ratios to tunecli)
 to benchmarks/results/table.md. Data: digits (built in), ../shared/data/housing.csv,
 ../shared/data/mnist_20k (skipped when absent). Not part of the test suite.
@@ -25,21 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks import RESULTS, ROOT, SHARED, module_command, peers
+
 TOOLS = ["tunecli", "tunecli-warm", "tunecli-keras", "tunecli-lrfinder", "optuna", "kt-random", "kt-hyperband",
          "kt-bayesian", "sklearn"]
 BUDGETS = {"digits": {"trials": 15, "max_epochs": 20}, "housing": {"trials": 10, "max_epochs": 15},
            "mnist": {"trials": 8, "max_epochs": 5}}
-
-
-def data_spec(name: str) -> dict:
-    if name == "digits":
-        return {"source": "digits"}
-    if name == "housing":
-        return {"source": str(SHARED / "housing.csv"), "target": "median_house_value", "target_scale": 100000}
-    return {"source": str(SHARED / "mnist_20k")}
+SPACE = peers.SMALL_SPACE
+PATIENCE = 3
 
 
 def run_one(tool: str, name: str, seed: int) -> dict:
@@ -50,60 +44,51 @@ def run_one(tool: str, name: str, seed: int) -> dict:
     cache = given or tempfile.mkdtemp(prefix="tunecli-xla-")
     os.environ["TUNECLI_CACHE_DIR"] = cache
     if tool == "tunecli-warm":
-        subprocess.run([sys.executable, __file__, "--one", "tunecli", name, str(seed)], check=True,
-                       capture_output=True, env={**os.environ, "TUNECLI_BENCH_CACHE": cache})
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+        subprocess.run(module_command(__spec__.name, "--one", "tunecli", name, str(seed)), check=True,
+                       capture_output=True, env={**os.environ, "TUNECLI_BENCH_CACHE": cache}, cwd=ROOT)
     from tunecli.runtime import init_backend
 
     init_backend(None)
     import keras
-    import peers
 
     from tunecli.config.space import DataSpec
     from tunecli.data import load_data
 
-    data = load_data(DataSpec(**data_spec(name)))
-    metric = "val_accuracy" if data.task == "classification" else "val_rmse"
+    data = load_data(DataSpec(**peers.data_spec(name)))
+    metric = peers.metric_of(data.task)
     budget = BUDGETS[name]
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if tool.startswith("tunecli"):
             out = _tunecli(tool, name, data, metric, budget, seed, tmp)
-        elif tool == "optuna":
-            out = peers.optuna_plain(data, metric, budget, seed)
-        elif tool.startswith("kt-"):
-            out = peers.keras_tuner(tool[3:], data, metric, budget, seed, tmp)
         else:
-            out = peers.sklearn_random(data, metric, budget, seed)
+            out = peers.run_peer(tool, data, SPACE, peers.Budget(trials=budget["trials"]),
+                                 max_epochs=budget["max_epochs"], patience=PATIENCE, seed=seed, folder=tmp)
         wall = time.perf_counter() - start
-    meter = out.pop("meter", None)
-    epochs = out.get("epochs", meter.epochs if meter else None)
-    fit_seconds = out.get("fit_seconds", meter.fit_seconds if meter else None)
+    out.pop("best_model", None)
+    epochs, fit_seconds = out.get("epochs"), out.get("fit_seconds")
     row = {"tool": tool, "data": name, "seed": seed, "metric": metric, "wall": round(wall, 2), **out,
            "epochs": epochs, "seconds_per_epoch": round(wall / epochs, 4) if epochs else None,
            "overhead_per_trial": round((wall - fit_seconds) / out["trials"], 3) if fit_seconds is not None else None}
     if tool != "sklearn":
-        row["test_score"] = _test_score(keras, peers, out["best_params"], data, metric, budget)
+        row["test_score"] = _test_score(keras, out["best_params"], data, metric, budget)
     if not given:
         shutil.rmtree(cache, ignore_errors=True)
     return row
 
 
 def _tunecli(tool: str, name: str, data, metric: str, budget: dict, seed: int, tmp: str) -> dict:
-    import peers
-
     from tunecli.config.space import validate_space
     from tunecli.search.run import run_search
 
-    space = dict(peers.SPACE_YAML)
+    space = dict(SPACE)
     if tool == "tunecli-lrfinder":
         space["learning_rate"] = {"lr_finder": {"rule": "valley", "multiplier": {"float": [0.3, 3.0], "log": True}}}
     trainer = "keras" if tool == "tunecli-keras" else "auto"
-    raw = {"study": f"bench-{name}", "data": data_spec(name), "objective": metric,
+    raw = {"study": f"bench-{name}", "data": peers.data_spec(name), "objective": metric,
            "search": {"trials": budget["trials"], "seed": seed},
-           "training": {"max_epochs": budget["max_epochs"], "early_stopping": {"patience": peers.PATIENCE},
+           "training": {"max_epochs": budget["max_epochs"], "early_stopping": {"patience": PATIENCE},
                         "trainer": trainer},
            "space": space}
     os.chdir(tmp)
@@ -118,7 +103,7 @@ def _tunecli(tool: str, name: str, data, metric: str, budget: dict, seed: int, t
             "fit_seconds": sum(r.get("fit_seconds") or 0 for r in rows)}
 
 
-def _test_score(keras, peers, params: dict, data, metric: str, budget: dict) -> float:
+def _test_score(keras, params: dict, data, metric: str, budget: dict) -> float:
     """Refit the best configuration (same code for every tool) and score it once on the test split."""
     import numpy as np
 
@@ -126,9 +111,8 @@ def _test_score(keras, peers, params: dict, data, metric: str, budget: dict) -> 
     p = {"n_hidden": 2, "n_neurons": 64, "learning_rate": 1e-3, "batch_size": 32, "activation": "relu", "dropout": 0.0,
          **{k: v for k, v in params.items() if k in ("n_hidden", "n_neurons", "learning_rate", "batch_size",
                                                     "activation", "dropout")}}
-    model = peers.keras_model(keras, p, data.n_features, data.task, data.n_classes)
-    stop = keras.callbacks.EarlyStopping(monitor=metric, mode="max" if metric.endswith("accuracy") else "min",
-                                         patience=peers.PATIENCE, restore_best_weights=True)
+    model = peers.keras_model(keras, p, data)
+    stop = peers.early_stopping(keras, data.task, PATIENCE, restore=True)
     model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), batch_size=p["batch_size"],
               epochs=budget["max_epochs"], callbacks=[stop], verbose=0)
     pred = model.predict(data.x_test, verbose=0)
@@ -192,7 +176,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 for tool in args.tools:
                     start = time.perf_counter()
-                    proc = subprocess.run([sys.executable, __file__, "--one", tool, name, str(seed)],
+                    proc = subprocess.run(module_command(__spec__.name, "--one", tool, name, str(seed)), cwd=ROOT,
                                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
                     process_wall = time.perf_counter() - start
                     if proc.returncode != 0:

@@ -1,7 +1,7 @@
 """Task B (MNIST 4 vs 9, 200 labelled images) from scratch, with transfer from task A, and with autoencoder
 pretraining: the same wall-clock budget each, many seeds.
 
-    python benchmarks/transfer_bench.py [--seeds 10] [--budget 45] [--out FILE]
+    python -m benchmarks.transfer_bench [--seeds 10] [--budget 45] [--out FILE]
 
 Task A (the MNIST 20k subset without 4 and 9) is trained once with a fixed configuration (``tunecli train``,
 saved as a ``.keras`` file). Then for each seed (it draws task B's split and seeds the search), three searches of
@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TUNECLI_BENCH_DATA", ROOT.parent / "shared" / "data"))
-sys.path.insert(0, str(ROOT))
+from benchmarks import RESULTS, SHARED
 
 MNIST = str(SHARED / "mnist_20k")
 TASK_A = {"study": "task-a", "data": {"source": MNIST, "classes": [0, 1, 2, 3, 5, 6, 7, 8], "seed": 0},
@@ -141,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=float, default=45.0, help="seconds per search, everything included")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "transfer.jsonl"))
+    parser.add_argument("--out", default=str(RESULTS / "transfer.jsonl"))
     parser.add_argument("--summarize", action="store_true", help="only print the table of --out")
     args = parser.parse_args()
     if args.summarize:
