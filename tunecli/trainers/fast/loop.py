@@ -20,8 +20,8 @@ from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta, load_base, trained_vars
 from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
-from tunecli.trainers.fast.stopping import EarlyStop, Plateau
 from tunecli.trainers.fast.structure import Structure, forward_only, layout, structure_of
+from tunecli.trainers.fast.tracker import Tracker
 from tunecli.trainers.transfer import phases, plan
 
 if TYPE_CHECKING:
@@ -175,6 +175,10 @@ class Run:
         size = self.passes * rows * self.units
         return jnp.asarray(np.frombuffer(self.rng.bytes(2 * size), np.uint16).reshape(self.passes, rows, self.units))
 
+    def eval_noise_shape(self, rows: int) -> tuple[int, ...]:
+        """The shape of ``eval_noise(rows)``, without drawing it."""
+        return (self.passes, rows, self.units) if self.st.mc_dropout else tuple(self.no_noise.shape)
+
     def compile(self, idx: Any) -> None:
         """The training and evaluation programs, compiled on two cores at once (or found in the cache)."""
         import jax.numpy as jnp
@@ -214,7 +218,7 @@ class Run:
         val = np.sum([np.asarray(self.eval_exe(state["theta"], state["bn"], self.hp, cx, cy, cw,
                                                self.eval_noise(len(cw))), np.float64)
                       for cx, cy, cw in self.chunks], axis=0)
-        return _logs(self.classification, np.asarray(state["stats"], np.float64), val)
+        return epoch_logs(self.classification, np.asarray(state["stats"], np.float64), val)
 
 
 def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
@@ -237,16 +241,7 @@ def _train(run: Run, p: dict[str, Any], training: Training, objective: Objective
            fit_start: float) -> Fitted:
     import jax.numpy as jnp
 
-    names = ("loss", "accuracy") if run.classification else ("loss", "rmse", "mae")
-    history: dict[str, list[float]] = {k: [] for k in (*names, *(f"val_{n}" for n in names))}
-    plateau = Plateau(p, objective) if p["schedule"] == "performance" else None
-    stopper = EarlyStop(training, objective)
-    pruned, diverged, first = False, None, None
-    restore_best = training.early_stopping.restore_best_weights
-    kept: tuple[Any, Any] | None = None
-    # The weights the trial's score is of (what Keras' restore_best_weights restores, or the last epoch's):
-    # references to the device arrays of that epoch's state (a step makes new arrays, so they stay as they were).
-    kept_value: float | None = None
+    track = Tracker(p, training, objective, on_epoch, run.classification)
     idx = run.epoch_order()
     run.compile(idx)
     with interrupt.training():
@@ -256,32 +251,22 @@ def _train(run: Run, p: dict[str, Any], training: Training, objective: Objective
             if epoch == run.phases.unfreeze_at(training.max_epochs):
                 run.unfreeze(epoch)
             logs = run.epoch(idx)
-            for k in history:
-                history[k].append(logs[k])
-            value = logs.get(objective.metric)
-            if restore_best and value is not None and math.isfinite(value) and (
-                    kept_value is None or objective.better(value, kept_value)):  # the first best, as trial scores it
-                kept, kept_value = (run.state["theta"], run.state["bn"]), value
-            first = time.perf_counter() - fit_start if first is None else first
-            if interrupt.requested():
+            if track.record(epoch, logs, (run.state["theta"], run.state["bn"]), time.perf_counter() - fit_start):
                 break
-            if not math.isfinite(logs["loss"]):
-                diverged = f"loss became {logs['loss']} at epoch {epoch + 1}"
-                break
-            if value is not None and on_epoch is not None and on_epoch(epoch + 1, value, logs):
-                pruned = True
-                break
-            if plateau is not None:
-                run.hp["lr_scale"] = jnp.float32(plateau.scale(logs))
-            if stopper.stop(logs, epoch):
-                break
-    if not restore_best:
-        kept = (run.state["theta"], run.state["bn"])
+            if (scale := track.lr_scale(logs)) is not None:
+                run.hp["lr_scale"] = jnp.float32(scale)
+    return fitted(track, run, None, time.perf_counter() - fit_start)
+
+
+def fitted(track: Tracker, run: Run, member: int | None, seconds: float) -> Fitted:
+    """The trainer's result for a trial (``member``: its index in a group's stacked state)."""
     weights = None
-    if kept is not None:
-        weights = FlatWeights(np.asarray(kept[0]), tuple((np.asarray(m), np.asarray(v)) for m, v in kept[1]),
-                              layout(run.st), [run.st.n_features, *run.widths, run.st.n_out], run.st.batch_norm)
-    return Fitted(history, pruned, diverged, first, time.perf_counter() - fit_start, trainer="jax", weights=weights)
+    if track.kept is not None:
+        theta, bn = track.kept
+        pick = (lambda a: np.asarray(a)) if member is None else (lambda a: np.asarray(a[member]))
+        weights = FlatWeights(pick(theta), tuple((pick(m), pick(v)) for m, v in bn), layout(run.st),
+                              [run.st.n_features, *run.widths, run.st.n_out], run.st.batch_norm)
+    return Fitted(track.history, track.pruned, track.diverged, track.first, seconds, trainer="jax", weights=weights)
 
 
 @cache
@@ -363,7 +348,7 @@ def check_memory(st: Structure, eval_rows: int) -> None:
                           f"{room / 2**30:,.1f} GiB is available")
 
 
-def _logs(classification: bool, train: np.ndarray, val: np.ndarray) -> dict[str, float]:
+def epoch_logs(classification: bool, train: np.ndarray, val: np.ndarray) -> dict[str, float]:
     n, m = max(train[3], 1.0), max(val[3], 1.0)
     if classification:
         return {"loss": train[0] / n, "accuracy": train[1] / n, "val_loss": val[0] / m, "val_accuracy": val[1] / m}

@@ -1,0 +1,202 @@
+"""Members: K configurations that share a structure, trained by one compiled program.
+
+Everything a sampler varies continuously is already an input of the fast trainer's programs (learning rate,
+dropout rate, momentum and betas, L1/L2, schedule constants, real widths inside a width bucket through the
+masks, initial weights, shuffling and dropout seeds). A group stacks K trials' inputs and state along a
+leading axis and runs ``jax.vmap`` of the single trial's step: one compile for K trials, and each step does
+K models' work for one dispatch. Each member keeps its own rules (``Tracker``): one that stops early, is
+pruned or diverges is frozen (its kept weights are its best epoch's; its later epochs are not read) while the
+others go on; the group ends when every member has ended.
+
+The maths is the single trial's (``maths.train_step``, ``maths.evaluate``), so a member's results equal the
+trial's trained alone with the same seed, up to float rounding.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tunecli import interrupt
+from tunecli.trainers.contract import EpochHook, Fitted
+from tunecli.trainers.fast import meter
+from tunecli.trainers.fast.compile import executable, load_jax
+from tunecli.trainers.fast.loop import Run, available_memory, epoch_logs, fitted, memory_needed
+from tunecli.trainers.fast.maths import evaluate, train_step
+from tunecli.trainers.fast.structure import forward_only, structure_of
+from tunecli.trainers.fast.tracker import Tracker
+
+if TYPE_CHECKING:
+    from tunecli.config.objective import Objective
+    from tunecli.config.space import Training
+    from tunecli.data import Dataset
+
+
+def group_key(p: dict[str, Any], dataset: Dataset) -> Any:
+    """What configurations must share to train in one group: their structure (``None``: they cannot be
+    members, e.g. they reuse pretrained layers; such a trial trains alone)."""
+    if dataset.base is not None:
+        return None
+    return structure_of(p, dataset, int(p["batch_size"]))[0]
+
+
+def members_steps(st: Any, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
+    """The next ``noise.shape[1]`` steps of every member (fewer at the epoch's end), in one compiled loop.
+
+    ``state``, ``hp``, ``idx`` and ``noise`` have the members on their first axis; the rows are shared.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    step = jax.vmap(lambda s, h, i, n: train_step(st, s, h, x, y, i, row_w, n))
+    count = jnp.minimum(noise.shape[1], idx.shape[1] - state["pos"][0])
+    return jax.lax.fori_loop(0, count, lambda _, carry: step(carry, hp, idx, noise), state)
+
+
+def members_evaluate(st: Any, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
+    """``maths.evaluate`` of every member on the shared validation chunk: (members, 4)."""
+    import jax
+
+    return jax.vmap(lambda t, b, h, n: evaluate(st, t, b, h, x, y, row_w, n))(theta, bn, hp, noise)
+
+
+class Group:
+    """K trials of one structure on the device: their stacked inputs and state, and the two programs."""
+
+    def __init__(self, ps: list[dict[str, Any]], dataset: Dataset, training: Training, seeds: list[int | None],
+                 x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray]) -> None:
+        jax = load_jax()
+        import jax.numpy as jnp
+
+        self.runs = [Run(p, dataset, training, seed, x, y, validation) for p, seed in zip(ps, seeds)]
+        first = self.runs[0]
+        if any(r.st != first.st for r in self.runs) or first.st.freeze:
+            raise ValueError("members must share one structure and reuse no frozen layers")
+        self.st, self.steps, self.chunks = first.st, first.steps, first.chunks
+        self.classification = first.classification
+        _check_memory(self.st, len(validation[0]), len(ps))
+        stack = lambda *leaves: jnp.stack(leaves)  # noqa: E731
+        self.state = jax.tree.map(stack, *[r.state for r in self.runs])
+        self.hp = jax.tree.map(stack, *[r.hp for r in self.runs])
+        self.lr_scale = np.ones(len(ps), np.float32)
+        # the noise of all members for a chunk of batches stays within the single trial's bound
+        chunk = first.chunk if first.zero_noise is not None else max(1, first.chunk // len(ps))
+        for r in self.runs:
+            r.chunk = chunk
+        self.chunk = chunk
+        self.zero_pos = jnp.zeros(len(ps), jnp.int32)
+        self.zero_stats = jnp.zeros((len(ps), 4), jnp.float32)
+
+    def epoch_order(self) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.stack([r.epoch_order() for r in self.runs])
+
+    def _noise(self, n: int) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.stack([r.noise_chunk(n) for r in self.runs])
+
+    def _eval_noise(self, rows: int) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.stack([r.eval_noise(rows) for r in self.runs])
+
+    def compile(self, idx: Any) -> None:
+        """The members' training and evaluation programs, compiled on two cores at once (or found in the cache)."""
+        import jax.numpy as jnp
+
+        first = self.runs[0]
+        units = first.units if first.zero_noise is None else 1
+        noise = jnp.zeros((len(self.runs), self.chunk if first.zero_noise is None else self.steps, self.st.batch, units),
+                          jnp.uint16)  # the shape of the epoch's noise; drawing it would use the members' streams
+        with ThreadPoolExecutor(1) as pool:
+            cx, cy, cw = self.chunks[0]
+            eval_noise = jnp.zeros((len(self.runs), *first.eval_noise_shape(len(cw))), jnp.uint16)
+            pending = pool.submit(executable, members_evaluate, forward_only(self.st), self.state["theta"],
+                                  self.state["bn"], self.hp, cx, cy, cw, eval_noise, fast_compile=True)
+            self.train_exe = executable(members_steps, self.st, self.state, self.hp, first.xd, first.yd, idx,
+                                        first.row_w, noise, fast_compile=first.quick)
+            self.eval_exe = pending.result()
+
+    def epoch(self, idx: Any) -> list[dict[str, float]]:
+        """Train every member one epoch on its row order (``idx``: members x steps x batch) and evaluate."""
+        start = time.perf_counter()
+        first = self.runs[0]
+        state = {**self.state, "pos": self.zero_pos, "stats": self.zero_stats}
+        for at in range(0, self.steps, self.chunk):
+            noise = self._noise(min(self.chunk, self.steps - at))
+            state = self.train_exe(state, self.hp, first.xd, first.yd, idx, first.row_w, noise)
+        self.state = state
+        val = np.sum([np.asarray(self.eval_exe(state["theta"], state["bn"], self.hp, cx, cy, cw,
+                                               self._eval_noise(len(cw))), np.float64)
+                      for cx, cy, cw in self.chunks], axis=0)
+        stats = np.asarray(state["stats"], np.float64)
+        logs = [epoch_logs(self.classification, stats[k], val[k]) for k in range(len(self.runs))]
+        seconds = (time.perf_counter() - start) / len(self.runs)
+        for entry in logs:
+            meter.epoch_done(seconds, entry)
+        return logs
+
+    def set_lr_scale(self, k: int, scale: float) -> None:
+        import jax.numpy as jnp
+
+        self.lr_scale[k] = scale
+        self.hp["lr_scale"] = jnp.asarray(self.lr_scale)
+
+
+def _check_memory(st: Any, eval_rows: int, k: int) -> None:
+    needed, params = memory_needed(st, eval_rows)
+    room = available_memory()
+    if room is not None and needed * k > room:
+        raise MemoryError(f"{k} members of {params:,} parameters need at least {needed * k / 2**30:,.1f} GiB to "
+                          f"train; {room / 2**30:,.1f} GiB is available")
+
+
+def fit_members(ps: list[dict[str, Any]], dataset: Dataset, training: Training, objective: Objective, *,
+                on_epochs: list[EpochHook | None] | None = None, seeds: list[int | None] | None = None,
+                x: np.ndarray | None = None, y: np.ndarray | None = None,
+                validation: tuple[np.ndarray, np.ndarray] | None = None) -> list[Fitted]:
+    """Train the configurations ``ps`` (defaults filled in, one structure: ``group_key``) as members of one
+    program, each with its own epoch hook (pruning) and seed; one ``Fitted`` per member, in order.
+
+    Raises:
+        ValueError: the configurations do not share a structure (or reuse frozen layers).
+        MemoryError: the members cannot fit in memory together.
+    """
+    k = len(ps)
+    hooks = on_epochs or [None] * k
+    seeds = seeds or [None] * k
+    group = Group(ps, dataset, training, seeds, dataset.x_train if x is None else x,
+                  dataset.y_train if y is None else y, (dataset.x_val, dataset.y_val) if validation is None else validation)
+    tracks = [Tracker(p, training, objective, hook, group.classification) for p, hook in zip(ps, hooks)]
+    start = time.perf_counter()
+    meter.fit_event("start")
+    try:
+        _train(group, tracks, training, start)
+    finally:
+        meter.fit_event("end")
+    seconds = (time.perf_counter() - start) / k  # each member's share of the group's time
+    return [fitted(track, group.runs[i], i, seconds) for i, track in enumerate(tracks)]
+
+
+def _train(group: Group, tracks: list[Tracker], training: Training, start: float) -> None:
+    idx = group.epoch_order()
+    group.compile(idx)
+    with interrupt.training():
+        for epoch in range(training.max_epochs):
+            if epoch:
+                idx = group.epoch_order()
+            logs = group.epoch(idx)
+            ref = (group.state["theta"], group.state["bn"])
+            for k, track in enumerate(tracks):
+                if track.done:
+                    continue
+                if not track.record(epoch, logs[k], ref, time.perf_counter() - start) and (
+                        scale := track.lr_scale(logs[k])) is not None:
+                    group.set_lr_scale(k, scale)
+            if all(t.done for t in tracks) or interrupt.requested():
+                break
