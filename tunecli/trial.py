@@ -153,3 +153,51 @@ def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: 
 
     return TrialResult(state, best, epochs, seconds, hist, best_epoch=at,
                        first_epoch_seconds=first, model=fitted.model, weights=keras_weights(fitted.weights))
+
+
+def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Training, objective: Objective, *,
+              on_epochs: list[EpochHook | None] | None = None, seeds: list[int | None] | None = None,
+              lr_cache: MutableMapping[str, Any] | None = None) -> list[TrialResult]:
+    """Train several configurations as members of one compiled program where they share a structure on the
+    fast trainer (``tunecli.trainers.fast.members``), else one at a time; one ``TrialResult`` each, in order.
+
+    A group that cannot train together (a configuration the fast trainer does not cover, different structures,
+    not enough memory for all) trains its configurations one at a time instead, each with ``run_trial``'s
+    failure handling; never raises for a bad configuration.
+    """
+    from tunecli import interrupt
+    from tunecli.trainers import fast
+    from tunecli.trainers.fast.members import fit_members, group_key
+
+    k = len(configs)
+    hooks, seeds = on_epochs or [None] * k, seeds or [None] * k
+
+    def alone() -> list[TrialResult]:
+        return [run_trial(c, dataset, training, objective, on_epoch=h, seed=s, lr_cache=lr_cache)
+                for c, h, s in zip(configs, hooks, seeds)]
+
+    interrupt.check()
+    if k == 1:
+        return alone()
+    start = time.perf_counter()
+    ps, extras = [], []
+    try:
+        for c, s in zip(configs, seeds):
+            p, found = with_defaults(c), {}
+            if isinstance(p["learning_rate"], LrFinderParam):
+                p["learning_rate"], found = _find_lr(p, dataset, s, training.trainer, lr_cache)
+            ps.append(p)
+            extras.append(found)
+        keys = {group_key(p, dataset) if fast.supported(p, training) is None else None for p in ps}
+        if len(keys) != 1 or None in keys:
+            return alone()
+        fits = fit_members(ps, dataset, training, objective, on_epochs=list(hooks), seeds=list(seeds))
+    except (NoDescent, ValueError, TypeError, RuntimeError, MemoryError):
+        return alone()   # each configuration then fails (or trains) with its own reason
+    seconds = (time.perf_counter() - start) / k
+    out = []
+    for fitted, found in zip(fits, extras):
+        result = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
+        result.extras.update(found, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer, members=k)
+        out.append(result)
+    return out

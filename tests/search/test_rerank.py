@@ -27,7 +27,12 @@ def _runner(scores: dict[int, list[float]], calls: list):  # noqa: ANN202
         calls.append((h, seed))
         value = scores[h][sum(1 for c in calls if c[0] == h) - 1]
         return TrialResult("COMPLETE", value, 3, 0.1)
-    return run
+    return each(run)
+
+
+def each(run):  # noqa: ANN001, ANN201
+    """A runner of groups from a runner of one configuration."""
+    return lambda configs, seeds: [run(c, s) for c, s in zip(configs, seeds)]
 
 
 def test_top_configurations_get_their_runs_and_are_ranked_by_the_mean() -> None:
@@ -61,16 +66,16 @@ def test_resuming_never_runs_a_stored_run_again_and_failures_count_as_runs() -> 
         calls.append(config["n_hidden"])
         return TrialResult("FAIL", None, 1, 0.1, reason="loss became nan")
 
-    rerank(study, top=1, seeds=2, base_seed=1, run=failing)
+    rerank(study, top=1, seeds=2, base_seed=1, run=each(failing))
     assert calls == [2] and repeats_of(study.user_attrs, study.trials[1]) == [0.4, None]
-    assert rerank(study, top=1, seeds=2, base_seed=1, run=failing) == 0 and calls == [2]
+    assert rerank(study, top=1, seeds=2, base_seed=1, run=each(failing)) == 0 and calls == [2]
     assert math.isclose(mean(repeats_of(study.user_attrs, study.trials[1])), 0.4)
 
 
 def test_off_when_top_is_zero_or_one_seed() -> None:
     study = _study([0.9])
-    assert rerank(study, top=0, seeds=3, base_seed=0, run=lambda c, s: pytest.fail("ran")) == 0
-    assert rerank(study, top=5, seeds=1, base_seed=0, run=lambda c, s: pytest.fail("ran")) == 0
+    assert rerank(study, top=0, seeds=3, base_seed=0, run=each(lambda c, s: pytest.fail("ran"))) == 0
+    assert rerank(study, top=5, seeds=1, base_seed=0, run=each(lambda c, s: pytest.fail("ran"))) == 0
 
 
 @pytest.mark.slow
@@ -134,3 +139,18 @@ def test_the_timeout_keeps_time_for_re_ranking() -> None:
     assert rerank_reserve(space(None), study) == 0.0
     assert rerank_reserve(space(60, top=0), study) == 0.0
     assert rerank_reserve(space(60, seeds=1), study) == 0.0
+
+
+def test_runs_of_a_plan_train_together_and_each_is_stored_on_its_trial() -> None:
+    study = _study([0.90, 0.99, 0.95])
+    groups: list[list[int]] = []
+
+    def together(configs: list[dict], seeds: list) -> list[TrialResult]:
+        groups.append([c["n_hidden"] for c in configs])
+        return [TrialResult("COMPLETE", 0.5 + c["n_hidden"] / 10, 3, 0.1) for c in configs]
+
+    ran = rerank(study, top=2, seeds=3, base_seed=0, run=together, plan=lambda configs: [list(range(len(configs)))])
+    # the four runs of the top 2 in one group; their means fall below trial 0's 0.90, which is run next
+    assert ran == 6 and groups == [[2, 2, 3, 3], [1, 1]]
+    runs = {t.number: repeats_of(study.user_attrs, t) for t in study.trials}
+    assert runs[1] == [0.99, 0.7, 0.7] and runs[2] == [0.95, 0.8, 0.8] and runs[0] == [0.90, 0.6, 0.6]

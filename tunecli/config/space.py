@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -98,6 +98,9 @@ class SearchSettings(_Strict):
     seed: int | None = Field(42, ge=0, le=MAX_SEED)
     workers: int = Field(1, ge=1, le=64)
     rerank: Rerank = Rerank()
+    #: Trials of one structure trained together by one compiled program (the fast trainer): ``auto`` lets the
+    #: cost model choose (more where compiling and per-step costs dominate, 1 where the compute does); 1: never.
+    members: Literal["auto"] | Annotated[int, Field(ge=1, le=64)] = "auto"
 
     @field_validator("timeout", mode="before")
     @classmethod

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from tunecli.config.catalogue import with_defaults
 from tunecli.lrfinder.cache import StudyLRCache
 from tunecli.search.engines import SearchContext
-from tunecli.trial import TrialResult, run_trial
+from tunecli.trainers import fast
+from tunecli.trainers.fast import cost
+from tunecli.trainers.fast.members import group_key
+from tunecli.trial import TrialResult, run_group, run_trial
 
 if TYPE_CHECKING:
     import optuna
@@ -23,9 +28,12 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
                    progress: Progress, limit: int | None = None) -> SearchContext:
     """Everything an engine needs to run trials in this process."""
     deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
+    lr_cache = StudyLRCache(study)
     ctx = SearchContext(space, dataset, objective, study, progress, deadline,
-                        _trial_runner(space, dataset, objective, StudyLRCache(study)))
+                        _trial_runner(space, dataset, objective, lr_cache))
     ctx.limit = limit
+    ctx.run_group = _group_runner(space, dataset, objective, lr_cache)
+    ctx.members = lambda config: members_for(config, space, dataset)
     if study.user_attrs.get("val_rows") != len(dataset.x_val):  # what the scores' standard errors rest on
         study.set_user_attr("val_rows", len(dataset.x_val))
     progress.done = ctx.finished()
@@ -43,3 +51,48 @@ def _trial_runner(space: SearchSpace, dataset: Dataset, objective: Objective,
 
     return run
 
+
+def _group_runner(space: SearchSpace, dataset: Dataset, objective: Objective,
+                  lr_cache: MutableMapping[str, Any]) -> Callable[..., list[TrialResult]]:
+    """``run_group`` bound to this search's data, training settings, objective and range tests."""
+
+    def run(configs: list[dict[str, Any]], **kwargs: Any) -> list[TrialResult]:
+        return run_group(configs, dataset, space.training, objective, lr_cache=lr_cache, **kwargs)
+
+    return run
+
+
+def members_for(config: dict[str, Any], space: SearchSpace, dataset: Dataset) -> int:
+    """How many trials of ``config``'s structure to train together: ``search.members``, or with ``auto`` the
+    fast trainer's cost model (``trainers.fast.cost.members_for``), at most a quarter of the trials (the sampler
+    still sees several structures); 1 where the fast trainer does not take the configuration."""
+    setting = space.search.members
+    p = with_defaults(config)  # a learning rate the LR finder chooses is left out: the default stands in
+    if fast.supported(p, space.training) is not None:
+        return 1
+    st = group_key(p, dataset)
+    if st is None:
+        return 1
+    if setting != "auto":
+        return int(setting)
+    rows = len(dataset.x_train)
+    steps = max(1, math.ceil(rows / min(int(p["batch_size"]), rows)))
+    return cost.members_for(st, rows, steps, cost.expected_epochs(space.training),
+                            most=max(1, min(cost.MAX_MEMBERS, space.search.trials // 4)))
+
+
+def by_structure(configs: list[dict[str, Any]], space: SearchSpace, dataset: Dataset) -> list[list[int]]:
+    """The indices of ``configs`` in groups that train together (one structure on the fast trainer, at most
+    ``cost.MAX_MEMBERS`` a group, or ``search.members`` when set); the rest one by one."""
+    most = cost.MAX_MEMBERS if space.search.members == "auto" else int(space.search.members)
+    groups: dict[Any, list[int]] = {}
+    alone: list[list[int]] = []
+    for i, config in enumerate(configs):
+        p = with_defaults(config)
+        key = group_key(p, dataset) if fast.supported(p, space.training) is None else None
+        if key is None:
+            alone.append([i])
+        else:
+            groups.setdefault(key, []).append(i)
+    chunks = [g[at:at + most] for g in groups.values() for at in range(0, len(g), most)]
+    return chunks + alone

@@ -35,37 +35,50 @@ def _top(study: optuna.Study, top: int) -> list[optuna.trial.FrozenTrial]:
     return [trials[n] for n in ranking(study)[:top]]
 
 
-def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None,
-           run: Callable[[dict[str, Any], int | None], TrialResult], deadline: float | None = None) -> int:
+Runner = Callable[[list[dict[str, Any]], list[int | None]], list["TrialResult"]]
+Planner = Callable[[list[dict[str, Any]]], list[list[int]]]
+
+
+def one_by_one(configs: list[dict[str, Any]]) -> list[list[int]]:
+    """Each run alone (the default plan)."""
+    return [[i] for i in range(len(configs))]
+
+
+def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, run: Runner,
+           deadline: float | None = None, plan: Planner = one_by_one) -> int:
     """Give the ``top`` best configurations ``seeds`` runs each; returns how many runs were trained here.
 
     Args:
         study: the study (its trials' ``config`` user attribute is what runs again).
         top, seeds: how many configurations, and runs per configuration in all.
         base_seed: the search's seed (None: unseeded runs).
-        run: trains one configuration with a seed and returns its ``TrialResult``.
+        run: trains configurations with their seeds (together where it can: members of one program) and
+            returns a ``TrialResult`` each, in order.
         deadline: ``time.monotonic()`` after which no run starts (the search's timeout); the runs left
             undone are done when the search is resumed.
+        plan: splits the runs to do into the groups ``run`` is called with (e.g. by structure).
     """
     if top <= 0 or seeds <= 1:
         return 0
     ran = 0
     while True:
         attrs = study.user_attrs
-        pending = [t for t in _top(study, top) if len(repeats_of(attrs, t)) < seeds]
-        if not pending:
+        jobs = [(t, n) for t in _top(study, top) for n in range(len(repeats_of(attrs, t)), seeds)]
+        if not jobs:
             return ran
-        for trial in pending:
-            repeats = repeats_of(attrs, trial)
-            while len(repeats) < seeds:
-                interrupt.check()
-                if deadline is not None and time.monotonic() >= deadline:
-                    return ran
-                seed = None if base_seed is None else base_seed + trial.number + SEED_STRIDE * len(repeats)
-                result = run(_config(trial), seed)
+        configs = [_config(t) for t, _ in jobs]
+        for group in plan(configs):
+            interrupt.check()
+            if deadline is not None and time.monotonic() >= deadline:
+                return ran
+            chosen = [jobs[i] for i in group]
+            results = run([configs[i] for i in group],
+                          [None if base_seed is None else base_seed + t.number + SEED_STRIDE * n for t, n in chosen])
+            for (trial, _), result in zip(chosen, results):
+                repeats = repeats_of(study.user_attrs, trial)
                 repeats.append(result.value if result.state == "COMPLETE" else None)
                 study.set_user_attr(f"{REPEATS}.{trial.number}", repeats)
-                ran += 1
+            ran += len(group)
 
 
 def _config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

@@ -133,17 +133,18 @@ def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: o
             deadline: float | None = None) -> int | None:
     """Run the top configurations again (``search.rerank``); the runs trained, None when interrupted."""
     from tunecli import interrupt
+    from tunecli.search.context import by_structure
     from tunecli.search.rerank import rerank
-    from tunecli.trial import run_trial
+    from tunecli.trial import run_group
 
-    def run(config: dict[str, Any], seed: int | None) -> Any:
-        return run_trial(config, dataset, space.training, objective, seed=seed)
+    def run(configs: list[dict[str, Any]], seeds: list[int | None]) -> list[Any]:
+        return run_group(configs, dataset, space.training, objective, seeds=seeds)
 
     settings = space.search.rerank
     try:
         with interrupt.deferred():
             return rerank(study, top=settings.top, seeds=settings.seeds, base_seed=space.search.seed, run=run,
-                          deadline=deadline)
+                          deadline=deadline, plan=lambda configs: by_structure(configs, space, dataset))
     except KeyboardInterrupt:
         return None
 

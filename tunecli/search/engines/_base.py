@@ -31,6 +31,10 @@ class SearchContext:
     deadline: float | None = None
     run_trial: Callable[..., TrialResult] | None = None
     limit: int | None = None  # at most this many trials in this process (worker recycling)
+    #: trains configurations as members of one program where they share a structure (``trial.run_group``)
+    run_group: Callable[..., list[TrialResult]] | None = None
+    #: how many trials to train as members of one group, given the first one's configuration
+    members: Callable[[dict[str, Any]], int] = lambda config: 1  # noqa: E731
 
     def finished(self) -> int:
         """Trials that count towards the requested total (see ``coordination``)."""

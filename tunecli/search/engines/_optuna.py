@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -29,7 +31,18 @@ def _suggest_one(trial: optuna.Trial, name: str, spec: Any) -> Any:
     return decode(trial.suggest_categorical(name, [encode(c) for c in spec.choices]), spec.choices)
 
 
+@dataclass
+class _Asked:
+    trial: optuna.Trial
+    params: dict[str, Any]
+    config: dict[str, Any]
+
+
 class OptunaEngine(SearchEngine):
+    """Asks Optuna for trials in groups that share a structure (``members``): the first is sampled freely, the
+    rest with every categorical and integer choice of the first fixed (``PartialFixedSampler``), so the fast
+    trainer trains the group with one compiled program. How many follows ``search.members`` and the cost model."""
+
     name = "optuna"
 
     def run(self, ctx: SearchContext) -> None:
@@ -37,38 +50,81 @@ class OptunaEngine(SearchEngine):
         while not ctx.out_of_time() and (ctx.limit is None or ran < ctx.limit):
             interrupt.check()
             coordination.reap_dead(ctx.study)
-            if coordination.open_slots(ctx.study, ctx.space.search.trials) <= 0 or not self._one(ctx):
+            room = coordination.open_slots(ctx.study, ctx.space.search.trials)
+            if ctx.limit is not None:
+                room = min(room, ctx.limit - ran)
+            if room <= 0:
                 break
-            ran += 1
+            done = self._group(ctx, room)
+            if not done:
+                break
+            ran += done
 
-    def _one(self, ctx: SearchContext) -> bool:
-        """Run one trial; False when this worker's trial was surplus (the total is reached)."""
+    def _group(self, ctx: SearchContext, room: int) -> int:
+        """Ask and train one group of at most ``room`` trials; how many ran (0: this worker's trial was surplus)."""
+        first = self._ask(ctx)
+        if first is None:
+            return 0
+        asked = [first]
+        k = min(room, ctx.members(first.config)) if _groups(ctx.study.sampler) else 1
+        if k > 1:
+            fixed = {name: value for name, value in first.trial.params.items()
+                     if not isinstance(first.trial.distributions[name], optuna.distributions.FloatDistribution)}
+            sampler = ctx.study.sampler
+            ctx.study.sampler = optuna.samplers.PartialFixedSampler(fixed, sampler)
+            try:
+                while len(asked) < k and (more := self._ask(ctx)) is not None:
+                    asked.append(more)
+            finally:
+                ctx.study.sampler = sampler
+        self._train(ctx, asked)
+        return len(asked)
+
+    def _ask(self, ctx: SearchContext) -> _Asked | None:
+        """A new trial and its parameters; None (the trial discarded) when the requested total is reached."""
         trial = ctx.study.ask()
         if coordination.claimed_before(ctx.study, trial.number) >= ctx.space.search.trials:
             coordination.discard(ctx.study, trial, "surplus: the requested number of trials was reached")
-            return False
+            return None
         params = suggest(trial, ctx.space)
         config = {**ctx.space.fixed_values(), **{k: v for k, v in params.items() if not isinstance(v, LrFinderParam)}}
-        ctx.progress.start_trial(trial.number, config)
+        return _Asked(trial, params, config)
 
-        def on_epoch(epoch: int, value: float, logs: dict[str, float]) -> bool:
-            trial.report(value, epoch)
-            ctx.progress.epoch(epoch, value, logs)
-            return trial.should_prune()
+    def _train(self, ctx: SearchContext, asked: list[_Asked]) -> None:
+        """Train the group (members of one program where they share a structure) and record each trial."""
+        ctx.progress.start_trial(asked[0].trial.number, asked[0].config)
+        with ExitStack() as beats:
+            for a in asked:
+                beats.enter_context(coordination.Heartbeat(ctx.study, a.trial))
+            try:
+                results = ctx.run_group([a.params for a in asked], on_epochs=[_hook(ctx, a.trial) for a in asked],
+                                        seeds=[_trial_seed(ctx, a.trial.number) for a in asked])
+            except KeyboardInterrupt:
+                for a in asked:
+                    coordination.discard(ctx.study, a.trial, "interrupted (Ctrl-C)")
+                raise
+        for a, result in zip(asked, results):
+            for key, value in result_attrs(result, a.config).items():
+                a.trial.set_user_attr(key, value)
+            state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
+            ctx.study.tell(a.trial, result.value if state == TrialState.COMPLETE else None, state=state)
+            keep_weights(ctx, a.trial.number, result)
+            ctx.progress.end_trial(a.trial.number, result, ctx.study)
 
-        try:
-            with coordination.Heartbeat(ctx.study, trial):
-                result = ctx.run_trial(params, on_epoch=on_epoch, seed=_trial_seed(ctx, trial.number))
-        except KeyboardInterrupt:
-            coordination.discard(ctx.study, trial, "interrupted (Ctrl-C)")
-            raise
-        for key, value in result_attrs(result, config).items():
-            trial.set_user_attr(key, value)
-        state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
-        ctx.study.tell(trial, result.value if state == TrialState.COMPLETE else None, state=state)
-        keep_weights(ctx, trial.number, result)
-        ctx.progress.end_trial(trial.number, result, ctx.study)
-        return True
+
+def _hook(ctx: SearchContext, trial: optuna.Trial) -> Any:
+    def on_epoch(epoch: int, value: float, logs: dict[str, float]) -> bool:
+        trial.report(value, epoch)
+        ctx.progress.epoch(epoch, value, logs)
+        return trial.should_prune()
+
+    return on_epoch
+
+
+def _groups(sampler: optuna.samplers.BaseSampler) -> bool:
+    """Samplers that may be asked for a group with some parameters fixed (grid points, CMA-ES generations,
+    quasi-random sequences and GP fits are left as they are: one trial at a time)."""
+    return isinstance(sampler, (optuna.samplers.TPESampler, optuna.samplers.RandomSampler))
 
 
 def _trial_seed(ctx: SearchContext, number: int) -> int | None:

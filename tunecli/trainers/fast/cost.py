@@ -44,3 +44,18 @@ def quick_compile(st: Structure, rows: int, steps: int, epochs: float) -> bool:
     """True when compiling at -O0 is expected to finish ``epochs`` epochs sooner than an optimized program."""
     extra = SLOWDOWN * epochs * epoch_seconds(st, rows, steps)
     return math.isfinite(extra) and extra < QUICK_SAVES_S
+
+
+MAX_MEMBERS = 8           # members of one group at most (the sampler still sees a new structure every group)
+COMPILE_S = 0.5           # a group's compile (training and evaluation programs), about
+
+
+def members_for(st: Structure, rows: int, steps: int, epochs: float, most: int = MAX_MEMBERS) -> int:
+    """How many trials of this structure to train as members of one program: as many as keep the members'
+    own compute within the costs they share (the compile and every step's fixed cost), at most ``most``;
+    1 where one trial's compute already dominates (large networks, many rows)."""
+    own = epochs * (epoch_seconds(st, rows, steps) - steps * STEP_S)
+    shared = COMPILE_S + epochs * steps * STEP_S
+    if not math.isfinite(own) or own <= 0:
+        return 1
+    return max(1, min(most, round(shared / own)))
