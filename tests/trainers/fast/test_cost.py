@@ -46,6 +46,16 @@ def test_small_networks_on_small_data_compile_quickly(digits: Dataset) -> None:
     assert not cost.quick_compile(large, rows, -(-rows // 16), epochs)
     assert not cost.quick_compile(small, rows, -(-rows // 32), 1000)  # trained long: optimized
     assert not cost.quick_compile(small, 100 * rows, -(-100 * rows // 32), epochs)  # many rows: optimized
+    assert not cost.quick_compile(small, rows, -(-rows // 32), epochs, members=32)  # many members: optimized
+
+
+def test_members_where_compiling_dominates_one_where_compute_does(digits: Dataset) -> None:
+    rows = len(digits.x_train)
+    small = _structure({"n_hidden": 2, "n_neurons": 64, "batch_size": 32}, digits)
+    large = _structure({"n_hidden": 4, "n_neurons": 256, "batch_size": 16}, digits)
+    assert cost.members_for(small, rows, -(-rows // 32), 10) == cost.MAX_MEMBERS
+    assert cost.members_for(small, rows, -(-rows // 32), 10, most=3) == 3
+    assert cost.members_for(large, 20 * rows, -(-20 * rows // 16), 10) == 1   # a large network on many rows
     assert cost.epoch_seconds(large, rows, -(-rows // 16)) > 5 * cost.epoch_seconds(small, rows, -(-rows // 32))
 
 

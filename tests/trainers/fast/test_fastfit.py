@@ -86,21 +86,24 @@ def test_update_rules_match_keras_optimizers(name: str, clip: str | None) -> Non
     st, _, got = fast_structure(params, tiny_dataset())
     theta = np.asarray(got["theta"])
     n = len(theta)
-    var = keras.Variable(theta.copy())
+    # one Keras variable per variable of the layout: clipnorm clips each one's gradient, as Keras does
+    sizes = [int(np.prod(shape)) for _, _, shape in structure.layout(st)]
+    cuts = np.cumsum(sizes)[:-1]
+    variables = [keras.Variable(part.copy()) for part in np.split(theta, cuts)]
     optimizer = make_optimizer(got["p"], 0.05)
     rng = np.random.default_rng(2)
-    # the flat vector is one variable here, so give every entry the same variable id for clipnorm
-    hp = {**got["hp"], "var_id": jnp.zeros(n, jnp.int32)}
+    hp = got["hp"]
     mine = jnp.asarray(theta)
     slots = (jnp.full(n, 0.1 if name == "adagrad" else 0.0),) * maths.n_slots(name)
     u_prod = jnp.float32(1.0)
     for step in range(1, 6):
         grad = rng.normal(size=n).astype("float32")
-        optimizer.apply_gradients([(keras.ops.convert_to_tensor(grad), var)])
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), v) for g, v in zip(np.split(grad, cuts), variables)])
         t = jnp.float32(step)
         u_prod = u_prod * hp["beta_1"] * (1.0 - 0.5 * 0.96**t)
         mine, slots = maths.update(st, hp, mine, jnp.asarray(grad), slots, t, jnp.float32(0.05), u_prod)
-    np.testing.assert_allclose(np.asarray(mine), keras.ops.convert_to_numpy(var), rtol=1e-4, atol=1e-5)
+    want = np.concatenate([keras.ops.convert_to_numpy(v) for v in variables])
+    np.testing.assert_allclose(np.asarray(mine), want, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("schedule", ["constant", "power", "exponential", "piecewise", "one_cycle", "cosine"])

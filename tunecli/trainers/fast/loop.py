@@ -19,7 +19,7 @@ from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.initial import hyper, initial_bn, initial_theta, load_base, trained_vars
-from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch, train_step
+from tunecli.trainers.fast.maths import evaluate, n_slots, train_epoch
 from tunecli.trainers.fast.structure import Structure, forward_only, layout, structure_of
 from tunecli.trainers.fast.tracker import Tracker
 from tunecli.trainers.transfer import phases, plan
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from tunecli.data import Dataset
 
 EVAL_CHUNK = 4096
-SCAN_MIN_STEPS = 100  # epochs of at least this many batches run as compiled loops (over chunks of batches)
 NOISE_CHUNK_BYTES = 4 << 20  # dropout noise goes to the device this much at a time (at least one batch's)
 
 
@@ -114,7 +113,7 @@ class Run:
         per_batch = 2 * self.st.batch * max(1, self.units)
         self.chunk = max(1, min(self.steps, NOISE_CHUNK_BYTES // per_batch)) if dropout else self.steps
         self.zero_noise = None if dropout else jnp.zeros((self.steps, self.st.batch, 1), jnp.uint16)
-        self.train_fn = train_epoch if self.steps >= SCAN_MIN_STEPS else train_step
+        self.train_fn = train_epoch  # a chunk of batches in one compiled loop (one call per batch costs 2-3x)
         self.quick = quick_compile(self.st, self.rows, self.steps, expected_epochs(training))  # -O0: a trial that trains little
         self.passes = training.mc_passes  # MC dropout: a score is the mean prediction of this many passes
 
@@ -211,8 +210,7 @@ class Run:
                 _trim()
             n = min(self.chunk, self.steps - start)
             noise = self.noise_chunk(n)  # drawn while the device still runs the chunk before
-            for _ in range(1 if self.train_fn is train_epoch else n):
-                state = self.train_exe(state, self.hp, self.xd, self.yd, idx, self.row_w, noise)
+            state = self.train_exe(state, self.hp, self.xd, self.yd, idx, self.row_w, noise)
             queued.append(state)
         self.state = state
         val = np.sum([np.asarray(self.eval_exe(state["theta"], state["bn"], self.hp, cx, cy, cw,

@@ -6,10 +6,9 @@ L1/L2, max-norm, the optimizers' update rules and epsilons, per-variable ``clipn
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from tunecli.trainers.fast.structure import Structure, layer_shapes, layout, unflatten
+from tunecli.trainers.fast.structure import Structure, by_layer, join, layer_shapes, layout, split
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3  # Keras' BatchNormalization defaults
@@ -46,14 +45,19 @@ def _batch_norm(h: Any, layer: dict, stats: tuple, row_w: Any) -> tuple[Any, tup
 
 
 def forward(st: Structure, theta: Any, hp: dict, x: Any, noise: Any, bn: tuple,
-             row_w: Any = None) -> tuple[Any, tuple]:
-    """Logits (classification) or predictions, and the batch-norm moving statistics.
+            row_w: Any = None) -> tuple[Any, tuple]:
+    """Logits (classification) or predictions, and the batch-norm moving statistics, of the flat ``theta``
+    (its padded entries masked out). Training mode when ``noise`` (uint16 per hidden unit, for dropout) and
+    ``row_w`` are given."""
+    return forward_vars(st, split(st, theta * hp["mask"]), hp, x, noise, bn, row_w)
 
-    Training mode when ``noise`` (uint16 per hidden unit, for dropout) and ``row_w`` are given.
-    """
+
+def forward_vars(st: Structure, variables: list[Any], hp: dict, x: Any, noise: Any, bn: tuple,
+                 row_w: Any = None) -> tuple[Any, tuple]:
+    """``forward`` of the variables in ``layout`` order (padded entries are zero: no effect on the output)."""
     import jax.numpy as jnp
 
-    layers = unflatten(st, theta * hp["mask"])  # padded rows and columns are zero: no effect, no gradient
+    layers = by_layer(st, variables)
     h, col, new_bn = x, 0, []
     for i, layer in enumerate(layers[:-1]):
         z = h @ layer["kernel"] + layer["bias"]
@@ -95,15 +99,16 @@ def losses(st: Structure, out: Any, y: Any) -> tuple[Any, Any]:
     return loss, err
 
 
-def _penalty(st: Structure, theta: Any, hp: dict) -> Any:
-    """L1/L2 on the hidden kernels (``hp["reg"]`` marks their entries)."""
+def _penalty(st: Structure, variables: list[Any], reg: list[Any], hp: dict) -> Any:
+    """L1/L2 on the hidden kernels (``reg``, split like the variables, marks their entries)."""
     import jax.numpy as jnp
 
     total = 0.0
-    if st.l1:
-        total = total + hp["l1"] * jnp.sum(jnp.abs(theta) * hp["reg"])
-    if st.l2:
-        total = total + hp["l2"] * jnp.sum(theta * theta * hp["reg"])
+    for value, marks in zip(variables, reg):
+        if st.l1:
+            total = total + hp["l1"] * jnp.sum(jnp.abs(value) * marks)
+        if st.l2:
+            total = total + hp["l2"] * jnp.sum(value * value * marks)
     return total
 
 
@@ -156,24 +161,37 @@ def momentum_term(st: Structure, hp: dict, step: Any, fixed: Any) -> Any:
 
 
 def update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: Any, u_prod: Any) -> tuple:
-    """Keras' update rule on the flat parameter vector; ``t`` counts steps from 1. Under 1cycle the momentum
-    term is that of step ``t - 1`` (``momentum_term``) wherever Keras reads it, its bias corrections too."""
-    import jax
+    """``update_vars`` on flat vectors (the parameters, the gradient and each slot)."""
+    new, new_slots = update_vars(st, hp, split(st, p), split(st, g), tuple(split(st, s) for s in slots), t, lr, u_prod)
+    return join(new), tuple(join(s) for s in new_slots)
+
+
+def update_vars(st: Structure, hp: dict, params: list[Any], grads: list[Any], slots: tuple, t: Any, lr: Any,
+                u_prod: Any) -> tuple[list[Any], tuple]:
+    """Keras' update rule, variable by variable (``slots``: one list of variables per optimizer slot); ``t``
+    counts steps from 1. Under 1cycle the momentum term is that of step ``t - 1`` (``momentum_term``) wherever
+    Keras reads it, its bias corrections too. ``clipnorm`` clips each variable's gradient, as Keras does."""
+    import jax.numpy as jnp
+
+    if st.clip == "norm":
+        grads = [g * jnp.where(n > hp["clipnorm"], hp["clipnorm"] / jnp.maximum(n, 1e-12), 1.0)
+                 for g, n in ((g, jnp.sqrt(jnp.sum(g * g))) for g in grads)]
+    elif st.clip == "value":
+        grads = [jnp.clip(g, -hp["clipvalue"], hp["clipvalue"]) for g in grads]
+    mu = momentum_term(st, hp, t - 1.0, hp["momentum" if st.optimizer in ("momentum", "nesterov") else "beta_1"])
+    out = [_rule(st.optimizer, hp, p, g, tuple(s[i] for s in slots), t, lr, u_prod, mu)
+           for i, (p, g) in enumerate(zip(params, grads))]
+    return [p for p, _ in out], tuple([s[k] for _, s in out] for k in range(len(slots)))
+
+
+def _rule(name: str, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: Any, u_prod: Any, mu: Any) -> tuple:
+    """One variable's update by optimizer ``name``; ``mu`` is the momentum (SGD) or ``beta_1`` of this step."""
     import jax.numpy as jnp
 
     eps, b2 = 1e-7, hp["beta_2"]
-    if st.clip == "norm":  # per variable, as Keras' clipnorm
-        n_vars = len(layout(st))
-        norms = jnp.sqrt(jax.ops.segment_sum(g * g, hp["var_id"], num_segments=n_vars))
-        scale = jnp.where(norms > hp["clipnorm"], hp["clipnorm"] / jnp.maximum(norms, 1e-12), 1.0)
-        g = g * scale[hp["var_id"]]
-    elif st.clip == "value":
-        g = jnp.clip(g, -hp["clipvalue"], hp["clipvalue"])
-    name = st.optimizer
     if name == "sgd":
-        return p - lr * g, slots
+        return p - lr * g, ()
     if name in ("momentum", "nesterov"):
-        mu = momentum_term(st, hp, t - 1.0, hp["momentum"])
         m = mu * slots[0] - lr * g
         step = mu * m - lr * g if name == "nesterov" else m
         return p + step, (m,)
@@ -183,7 +201,7 @@ def update(st: Structure, hp: dict, p: Any, g: Any, slots: tuple, t: Any, lr: An
     if name == "rmsprop":
         v = hp["rho"] * slots[0] + (1 - hp["rho"]) * g * g
         return p - lr * g / jnp.sqrt(v + eps), (v,)
-    b1 = momentum_term(st, hp, t - 1.0, hp["beta_1"])
+    b1 = mu
     m = slots[0] + (g - slots[0]) * (1 - b1)
     if name == "adamax":
         u = jnp.maximum(b2 * slots[1], jnp.abs(g))
@@ -208,30 +226,72 @@ def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, r
     """One optimizer step on batch number ``state["pos"]`` of this epoch's ``idx``.
 
     ``noise`` holds the dropout noise of a chunk of ``len(noise)`` batches (chunks start at multiples
-    of it): batch ``pos`` takes ``noise[pos % len(noise)]``.
+    of it): batch ``pos`` takes ``noise[pos % len(noise)]``. The state's ``theta`` and ``slots`` are flat
+    vectors; inside, the step works on their variables (``split``).
     """
+    carry = _step(st, _carry(st, state), hp, _inputs(st, hp), x, y, idx, row_w, noise)
+    return _state(state, carry)
+
+
+def train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
+    """The next ``len(noise)`` steps of the epoch (fewer at its end) from ``state["pos"]``, in one compiled
+    loop that carries the variables (split once, joined once). A chunk of batches, not the whole epoch, so
+    that the dropout noise on the device stays bounded."""
+    import jax
+    import jax.numpy as jnp
+
+    inputs = _inputs(st, hp)
+    count = jnp.minimum(noise.shape[0], idx.shape[0] - state["pos"])
+    carry = jax.lax.fori_loop(0, count, lambda _, c: _step(st, c, hp, inputs, x, y, idx, row_w, noise),
+                              _carry(st, state))
+    return _state(state, carry)
+
+
+def _carry(st: Structure, state: dict) -> dict:
+    """The state as a compiled loop carries it: variables, not flat vectors."""
+    return {**state, "theta": split(st, state["theta"]), "slots": tuple(split(st, s) for s in state["slots"])}
+
+
+def _state(state: dict, carry: dict) -> dict:
+    return {**carry, "theta": join(carry["theta"]), "slots": tuple(join(s) for s in carry["slots"])}
+
+
+def _inputs(st: Structure, hp: dict) -> dict:
+    """The per-entry inputs split like the variables: the mask of real entries, the L1/L2 marks, and under
+    freezing whether each variable trains."""
+    out = {"mask": split(st, hp["mask"]), "reg": split(st, hp["reg"])}
+    if st.freeze:
+        out["train"] = [hp["var_train"][i] > 0 for i in range(len(layout(st)))]
+    return out
+
+
+def _step(st: Structure, state: dict, hp: dict, inputs: dict, x: Any, y: Any, idx: Any, row_w: Any,
+          noise: Any) -> dict:
     import jax
     import jax.numpy as jnp
 
     pos = state["pos"]
     rows, w = idx[pos], row_w[pos]
 
-    def objective(theta: Any) -> tuple[Any, Any]:
-        out, bn = forward(st, theta, hp, x[rows], noise[pos % noise.shape[0]], state["bn"], w)
+    def objective(variables: list[Any]) -> tuple[Any, Any]:
+        out, bn = forward_vars(st, variables, hp, x[rows], noise[pos % noise.shape[0]], state["bn"], w)
         loss, score = losses(st, out, y[rows])
-        return jnp.sum(loss * w) / jnp.sum(w) + _penalty(st, theta, hp), (score, bn)
+        return jnp.sum(loss * w) / jnp.sum(w) + _penalty(st, variables, inputs["reg"], hp), (score, bn)
 
-    (total, (score, bn)), grad = jax.value_and_grad(objective, has_aux=True)(state["theta"])
+    (total, (score, bn)), grads = jax.value_and_grad(objective, has_aux=True)(state["theta"])
+    # padded entries start at zero and get no gradient, so they stay zero: no effect, as if masked
+    grads = [g * m for g, m in zip(grads, inputs["mask"])]
     t = state["t"] + 1.0
     lr = learning_rate(st, hp, state["t"])
     u_prod = state["u_prod"] * momentum_term(st, hp, state["t"], hp["beta_1"]) * (1.0 - 0.5 * 0.96**t)
-    theta, slots = update(st, hp, state["theta"], grad, state["slots"], t, lr, u_prod)
+    theta, slots = update_vars(st, hp, state["theta"], grads, state["slots"], t, lr, u_prod)
     if st.max_norm:
         theta = _max_norm(st, theta, hp["max_norm"])
-    if st.freeze:  # frozen variables (``hp["var_train"]`` 0) keep their values and slots, as Keras' untrainable ones
-        train = hp["var_train"][hp["var_id"]] > 0
-        theta = jnp.where(train, theta, state["theta"])
-        slots = tuple(jnp.where(train, new, old) for new, old in zip(slots, state["slots"]))
+    if st.freeze:  # frozen variables keep their values and slots, as Keras' untrainable ones
+        keep = inputs["train"]
+        theta = [jnp.where(k, new, old) for k, new, old in zip(keep, theta, state["theta"])]
+        slots = tuple([jnp.where(k, new, old) for k, new, old in zip(keep, s_new, s_old)]
+                      for s_new, s_old in zip(slots, state["slots"]))
     # Keras' "loss": the mean data loss plus the penalty, averaged over the epoch's rows
     sums = _sums(st, total * jnp.sum(w), score, w)
     return {**state, "theta": theta, "slots": slots, "t": t, "u_prod": u_prod, "pos": pos + 1,
@@ -247,20 +307,18 @@ def _sums(st: Structure, loss_sum: Any, score: Any, row_w: Any) -> Any:
     return jnp.stack([loss_sum, jnp.sum(score * score * row_w), jnp.sum(jnp.abs(score) * row_w), jnp.sum(row_w)])
 
 
-def _max_norm(st: Structure, theta: Any, limit: Any) -> Any:
+def _max_norm(st: Structure, variables: list[Any], limit: Any) -> list[Any]:
     """Keras' MaxNorm on each hidden kernel (column norms at most ``limit``)."""
     import jax.numpy as jnp
 
-    parts, at, last = [], 0, len(layer_shapes(st)) - 1
-    for name, i, shape in layout(st):
-        part = theta[at:at + math.prod(shape)]
-        at += part.shape[0]
+    last = len(layer_shapes(st)) - 1
+    out = []
+    for (name, i, _), w in zip(layout(st), variables):
         if name == "kernel" and i < last:
-            w = part.reshape(shape)
             norms = jnp.sqrt(jnp.sum(w * w, axis=0, keepdims=True))
-            part = (w * jnp.clip(norms, 0.0, limit) / (1e-7 + norms)).ravel()
-        parts.append(part)
-    return jnp.concatenate(parts)
+            w = w * jnp.clip(norms, 0.0, limit) / (1e-7 + norms)
+        out.append(w)
+    return out
 
 
 def evaluate(st: Structure, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
@@ -279,16 +337,5 @@ def evaluate(st: Structure, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row
     else:
         out = forward(st, theta, hp, x, None, bn)[0]
     loss, score = losses(st, out, y)
-    return _sums(st, jnp.sum((loss + _penalty(st, theta, hp)) * row_w), score, row_w)
-
-
-def train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
-    """The next ``len(noise)`` steps of the epoch (fewer at its end) from ``state["pos"]``, in one compiled
-    loop (for long epochs: each call of a compiled program costs ~0.3 ms on CPU, more than a small step's
-    compute; the loop costs ~0.2 s more to compile). A chunk of batches, not the whole epoch, so that
-    the dropout noise on the device stays bounded."""
-    import jax
-    import jax.numpy as jnp
-
-    count = jnp.minimum(noise.shape[0], idx.shape[0] - state["pos"])
-    return jax.lax.fori_loop(0, count, lambda _, carry: train_step(st, carry, hp, x, y, idx, row_w, noise), state)
+    penalty = _penalty(st, split(st, theta), split(st, hp["reg"]), hp)
+    return _sums(st, jnp.sum((loss + penalty) * row_w), score, row_w)

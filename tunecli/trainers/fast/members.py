@@ -24,6 +24,7 @@ from tunecli import interrupt
 from tunecli.trainers.contract import EpochHook, Fitted
 from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.compile import executable, load_jax
+from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.loop import Run, available_memory, epoch_logs, fitted, memory_needed
 from tunecli.trainers.fast.maths import evaluate, train_step
 from tunecli.trainers.fast.structure import forward_only, structure_of
@@ -87,6 +88,7 @@ class Group:
         for r in self.runs:
             r.chunk = chunk
         self.chunk = chunk
+        self.quick = quick_compile(self.st, first.rows, self.steps, expected_epochs(training), len(ps))
         self.zero_pos = jnp.zeros(len(ps), jnp.int32)
         self.zero_stats = jnp.zeros((len(ps), 4), jnp.float32)
 
@@ -119,7 +121,7 @@ class Group:
             pending = pool.submit(executable, members_evaluate, forward_only(self.st), self.state["theta"],
                                   self.state["bn"], self.hp, cx, cy, cw, eval_noise, fast_compile=True)
             self.train_exe = executable(members_steps, self.st, self.state, self.hp, first.xd, first.yd, idx,
-                                        first.row_w, noise, fast_compile=first.quick)
+                                        first.row_w, noise, fast_compile=self.quick)
             self.eval_exe = pending.result()
 
     def epoch(self, idx: Any) -> list[dict[str, float]]:

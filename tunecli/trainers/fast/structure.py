@@ -82,15 +82,35 @@ def layout(st: Structure) -> list[tuple[str, int, tuple[int, ...]]]:
     return out
 
 
+def split(st: Structure, flat: Any) -> list[Any]:
+    """The flat vector as its variables, in ``layout`` order (what a compiled epoch carries: slicing the flat
+    vector at every step costs about as much as the step's own maths on small networks)."""
+    out, at = [], 0
+    for _, _, shape in layout(st):
+        size = math.prod(shape)
+        out.append(flat[at:at + size].reshape(shape))
+        at += size
+    return out
+
+
+def join(variables: list[Any]) -> Any:
+    """The variables as one flat vector (``split``'s inverse)."""
+    import jax.numpy as jnp
+
+    return jnp.concatenate([v.ravel() for v in variables])
+
+
+def by_layer(st: Structure, variables: list[Any]) -> list[dict[str, Any]]:
+    """The variables as one dict per Dense layer."""
+    layers: list[dict[str, Any]] = [{} for _ in layer_shapes(st)]
+    for (name, i, _), value in zip(layout(st), variables):
+        layers[i][name] = value
+    return layers
+
+
 def unflatten(st: Structure, theta: Any) -> list[dict[str, Any]]:
     """The flat vector as one dict of variables per Dense layer."""
-    layers: list[dict[str, Any]] = [{} for _ in layer_shapes(st)]
-    at = 0
-    for name, i, shape in layout(st):
-        size = math.prod(shape)
-        layers[i][name] = theta[at:at + size].reshape(shape)
-        at += size
-    return layers
+    return by_layer(st, split(st, theta))
 
 
 def structure_of(p: dict[str, Any], dataset: Dataset, batch: int, freeze: bool = False) -> tuple[Structure, list[int]]:
