@@ -4,9 +4,9 @@ XLA:CPU compiles an epoch's training loop 3-5x as fast with LLVM at -O0 (0.2-0.4
 digits, 1x32 to 4x256 networks, batch 16 to 128), whose steps then take 3-4x as long. A trial that trains
 little (a small network, a few thousand rows, early stopping; a few members at most) is done sooner with the
 quick compile; one that trains long gains the optimized program back within a few epochs. How many trials of
-one structure train together as members of one program follows from the same estimates. The choice depends on the structure, the row count and the
-training settings only, never on timings, so the same trial always runs the same program (results differ
-between the two in the 6th or 7th significant digit).
+one structure train together as members of one program follows from the same estimates. The choice depends
+on the structure, the row count and the training settings only, never on timings, so the same trial always
+runs the same program (results differ between the two in the 6th or 7th significant digit).
 """
 
 from __future__ import annotations
