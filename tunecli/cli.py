@@ -216,7 +216,8 @@ def report(
 ) -> None:
     """Show a study: summary, best trials, importances, diagnostics; export and plot it."""
     from tunecli.studies import report as rep
-    from tunecli.studies.storage import load_study, open_storage, summarize
+    from tunecli.studies.storage import load_study, open_storage
+    from tunecli.studies.summary import summarize
     from tunecli.ui import render
 
     loaded = load_study(study, storage)

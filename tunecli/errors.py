@@ -7,6 +7,7 @@ string of a megabyte or a list that expands to millions of items, and a message 
 from __future__ import annotations
 
 import builtins
+import errno
 import reprlib
 from typing import Any
 
@@ -55,6 +56,21 @@ class _ShortRepr(reprlib.Repr):
 def show(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     """A value as a message echoes it: its ``repr``, at most ``limit`` characters (cut with "…")."""
     return shorten(_ShortRepr(limit).repr(value), limit)
+
+
+#: What an OS error usually means where tunecli writes (a store, a model, a YAML file).
+_OS_HINTS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+             errno.EFBIG: "the file is too large for the disk or a file-size limit",
+             errno.EROFS: "the file system is read-only", errno.EACCES: "no permission to write here",
+             errno.EPERM: "no permission to write here", errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.ENOENT: "the folder does not exist", errno.EEXIST: "a part of the path is a file, not a folder"}
+
+
+def os_reason(exc: OSError) -> str:
+    """``exc``'s reason, with what it usually means here (``No space left on device (the disk is full)``)."""
+    hint = _OS_HINTS.get(exc.errno or 0)
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({hint})" if hint and hint.lower() != reason.lower() else reason
 
 
 def one_line(text: str) -> str:

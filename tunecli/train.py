@@ -177,7 +177,8 @@ def _kept(space: SearchSpace, storage_url: str | None, params: dict[str, Any], d
                            source=space.path, field="origin")
     from tunecli.search.weights import kept, kept_numbers
     from tunecli.studies.results import trained_config
-    from tunecli.studies.storage import describe, load_study
+    from tunecli.studies.storage import load_study
+    from tunecli.studies.urls import describe
 
     study = load_study(study_name, storage_url)
     attrs = study.user_attrs

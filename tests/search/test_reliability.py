@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from tests.helpers import TINY_SPACE, TUNECLI
+from tunecli.liveness import holder
 from tunecli.search.coordination import DISCARDED, HEARTBEAT, OWNER, counts, reap_dead, reap_owner
-from tunecli.studies.storage import holder, open_storage
+from tunecli.studies.storage import open_storage
 
 pytestmark = pytest.mark.slow
 

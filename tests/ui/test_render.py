@@ -13,7 +13,7 @@ from tunecli.lrfinder.command import LRFindOutcome
 from tunecli.lrfinder.rules import LRFindResult
 from tunecli.search.run import SearchOutcome
 from tunecli.studies.report import StudyReport
-from tunecli.studies.storage import StudySummary
+from tunecli.studies.summary import StudySummary
 from tunecli.train import TrainOutcome
 from tunecli.ui import render
 from tunecli.ui.console import THEME

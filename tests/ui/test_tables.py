@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from tunecli.lrfinder.rules import LRFindResult
-from tunecli.studies.storage import StudySummary
+from tunecli.studies.summary import StudySummary
 from tunecli.ui.console import THEME
 from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
 

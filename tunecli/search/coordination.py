@@ -26,7 +26,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tunecli import interrupt
-from tunecli.studies.storage import holder, holder_dead
+from tunecli.liveness import holder, holder_dead
 
 DISCARDED = "discarded"          # user attribute: why a trial does not count
 HEARTBEAT = "heartbeat"          # user attribute: last sign of life (unix time)
@@ -126,7 +126,7 @@ def _reap(study: optuna.Study, t: optuna.trial.FrozenTrial, why: str, *, requeue
 class Heartbeat:
     """Context manager: stamps the trial every few seconds from a daemon thread.
 
-    It also records the trial's owner (``storage.holder()``) and, should SIGTERM's grace run out before the
+    It also records the trial's owner (``liveness.holder()``) and, should SIGTERM's grace run out before the
     training stops, has the forced exit discard the trial (``interrupt.on_force_exit``).
     """
 

@@ -15,8 +15,9 @@ from tunecli.errors import RunError, TuneCliError
 from tunecli.search.context import search_context
 from tunecli.search.progress import ProgressFactory, QuietProgress
 from tunecli.search.study import create_or_resume
-from tunecli.studies import storage as store
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, write_yaml
+from tunecli.studies.storage import write_failure
+from tunecli.studies.urls import describe
 
 if TYPE_CHECKING:
     import optuna
@@ -100,8 +101,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         reranked = 0 if interrupted else _rerank(space, dataset, objective, study, deadline)
         interrupted = interrupted or reranked is None
     except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder
-        raise RunError(store.write_failure(exc, storage_url)) from None
-    outcome = SearchOutcome(space.study, store.describe(storage_url), objective, trial_rows(study),
+        raise RunError(write_failure(exc, storage_url)) from None
+    outcome = SearchOutcome(space.study, describe(storage_url), objective, trial_rows(study),
                             time.monotonic() - started, finished(study) - before, dataset.describe(),
                             max_epochs=space.training.max_epochs, interrupted=interrupted,
                             stopped_by=interrupt.describe() if interrupted else None, reranked=reranked or 0,

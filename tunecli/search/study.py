@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from tunecli.errors import StorageError
 from tunecli.search.samplers import make_pruner, make_sampler
-from tunecli.studies import storage as store
+from tunecli.studies.storage import open_storage
+from tunecli.studies.urls import describe
 
 if TYPE_CHECKING:
     import optuna
@@ -28,7 +29,7 @@ def create_or_resume(space: SearchSpace, objective: Objective, storage_url: str 
     """Create the study, or load it to resume; refuse a study made from a different space."""
     import optuna
 
-    storage = store.open_storage(storage_url)
+    storage = open_storage(storage_url)
     sampler, pruner = make_sampler(space), make_pruner(space)
     try:  # load first: a study that is refused must not gain even a record in the store
         study = optuna.load_study(study_name=space.study, storage=storage, sampler=sampler, pruner=pruner)
@@ -40,10 +41,10 @@ def create_or_resume(space: SearchSpace, objective: Objective, storage_url: str 
         raise StorageError(
             f"study {space.study!r} was created from a different search space (its data, objective or space "
             "section changed). Nothing was changed in it. Use --study NEW_NAME to start a new study, "
-            "or run the original file to resume", source=store.describe(storage_url), field="study")
+            "or run the original file to resume", source=describe(storage_url), field="study")
     if study.direction.name.lower() != objective.direction:
         raise StorageError(f"study {space.study!r} {study.direction.name.lower()}s; this file asks to "
-                           f"{objective.direction}", source=store.describe(storage_url), field="objective")
+                           f"{objective.direction}", source=describe(storage_url), field="objective")
     if not old:
         for key, value in {"fingerprint": fingerprint(space), "objective": objective.metric,
                            "engine": space.search.engine, "algorithm": space.search.algorithm,

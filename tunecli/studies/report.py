@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from tunecli.errors import StorageError
-from tunecli.studies import storage as store
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, varying_columns
 from tunecli.studies.uncertainty import standard_error, tied
+from tunecli.studies.urls import describe
 
 IMPORTANCE_TRIALS = 100
 
@@ -112,10 +112,10 @@ class StudyReport:
 def build_report(study: Any, storage_url: str | None, *, importances: bool = True) -> StudyReport:
     rows = trial_rows(study)
     if not rows:
-        raise StorageError(f"study {study.study_name!r} has no trials yet", source=store.describe(storage_url))
+        raise StorageError(f"study {study.study_name!r} has no trials yet", source=describe(storage_url))
     attrs = dict(study.user_attrs)
     direction = study.direction.name.lower()
-    report = StudyReport(study.study_name, store.describe(storage_url), direction, attrs.get("objective", "value"),
+    report = StudyReport(study.study_name, describe(storage_url), direction, attrs.get("objective", "value"),
                          attrs, rows)
     if importances:
         report.importances, report.importance_note = _importances(study)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import math
 import os
 import statistics
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tunecli.errors import TuneCliError
+from tunecli.errors import TuneCliError, os_reason
 from tunecli.studies.diagnostics import diagnose
 
 if TYPE_CHECKING:
@@ -174,13 +173,6 @@ def write_yaml(path: str | Path, data: dict[str, Any], header: str | None = None
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise TuneCliError(f"cannot write the file: {_reason(exc)}", source=str(path)) from None
+        raise TuneCliError(f"cannot write the file: {os_reason(exc)}", source=str(path)) from None
     return path
 
-
-def _reason(exc: OSError) -> str:
-    hint = {errno.EEXIST: "a part of the path is a file, not a folder", errno.ENOTDIR: "a part of the path is a file, "
-            "not a folder", errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-            errno.EACCES: "no permission to write here"}.get(exc.errno or 0)
-    reason = exc.strerror or str(exc)
-    return f"{reason} ({hint})" if hint else reason

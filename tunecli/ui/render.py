@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tunecli.lrfinder.command import LRFindOutcome
     from tunecli.search.run import SearchOutcome
     from tunecli.studies.report import StudyReport
-    from tunecli.studies.storage import StudySummary
+    from tunecli.studies.summary import StudySummary
     from tunecli.train import TrainOutcome
 
 TOP = 10

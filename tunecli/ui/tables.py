@@ -14,7 +14,7 @@ from tunecli.ui.console import console, fmt, state_style
 
 if TYPE_CHECKING:
     from tunecli.lrfinder.rules import LRFindResult
-    from tunecli.studies.storage import StudySummary
+    from tunecli.studies.summary import StudySummary
 
 
 def _table(title: str | None) -> Table:
