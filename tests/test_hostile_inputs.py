@@ -387,11 +387,11 @@ def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     import tunecli.search.run
     import tunecli.search.workers
-    import tunecli.train
+    import tunecli.train.refit
 
     monkeypatch.setattr(tunecli.search.run, "_run_here", _refuse)
     monkeypatch.setattr(tunecli.search.workers, "run_pool", _refuse)
-    monkeypatch.setattr(tunecli.train, "_fit", _refuse)
+    monkeypatch.setattr(tunecli.train.refit, "fit", _refuse)
     stub = types.ModuleType("tunecli.lrfinder.range_test")
     stub.run_range_test = _refuse  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tunecli.lrfinder.range_test", stub)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -22,6 +21,9 @@ from tunecli.config.params import (
     walk,
 )
 from tunecli.errors import SpaceError
+from tunecli.prepare import prepare
+from tunecli.studies.results import best_row, trial_rows
+from tunecli.studies.storage import load_study
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -69,9 +71,7 @@ def parse_params(items: list[str], source: str = "--params") -> dict[str, Any]:
 
 
 def best_config_of(study_name: str, storage_url: str | None) -> dict[str, Any]:
-    from tunecli.studies.results import best_row, trial_rows
-    from tunecli.studies.storage import load_study
-
+    """The best trial's configuration of a study, its learning rate left out (the range test picks one)."""
     study = load_study(study_name, storage_url)
     best = best_row(trial_rows(study), study.direction.name.lower())
     if best is None:
@@ -82,10 +82,6 @@ def best_config_of(study_name: str, storage_url: str | None) -> dict[str, Any]:
 def find_lr(space: SearchSpace, *, params: dict[str, Any], from_study: str | None, storage_url: str | None,
             min_lr: float, max_lr: float, steps: int, rule: str, seed: int | None = 0) -> LRFindOutcome:
     """Run the LR range test for one configuration of the space."""
-    from tunecli.data import load_data
-    from tunecli.runtime import init_backend
-    from tunecli.transfer import attach_base, with_pretrained
-
     if not 0 < min_lr < max_lr:
         raise SpaceError(f"need 0 < --min-lr < --max-lr, got {min_lr} and {max_lr}", field="--min-lr")
     config = default_config(space)
@@ -95,10 +91,8 @@ def find_lr(space: SearchSpace, *, params: dict[str, Any], from_study: str | Non
     if params:
         config.update(params)
         source += " with --params " + ", ".join(f"{k}={v}" for k, v in params.items())
-    init_backend(space.training.backend)
-    dataset = attach_base(space, load_data(space.data, base_dir=Path(space.path).parent if space.path else None))
-    dataset = with_pretrained(space, dataset, attrs=_study_attrs(from_study, storage_url))
-    from tunecli.lrfinder.range_test import run_range_test
+    dataset = prepare(space, attrs=_study_attrs(from_study, storage_url)).dataset
+    from tunecli.lrfinder.range_test import run_range_test  # imports Keras: after the backend is picked
 
     result = run_range_test(config, dataset, min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule, seed=seed)
     return LRFindOutcome(result, config, source, dataset.describe())
@@ -108,8 +102,6 @@ def _study_attrs(name: str | None, storage_url: str | None) -> dict[str, Any] | 
     """The attributes of study ``name`` (its stored encoder, with ``pretrain:``); None without one."""
     if not name:
         return None
-    from tunecli.studies.storage import load_study
-
     return load_study(name, storage_url).user_attrs
 
 

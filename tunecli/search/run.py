@@ -7,17 +7,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunecli import interrupt
 from tunecli.config import registry
-from tunecli.config.objective import Objective, resolve_objective
+from tunecli.config.objective import Objective
 from tunecli.data import BUILTIN, DOWNLOADABLE
 from tunecli.data.paths import rebase_space_paths
 from tunecli.errors import RunError, TuneCliError
-from tunecli.search.context import search_context
+from tunecli.prepare import Prepared, prepare
+from tunecli.search import workers
+from tunecli.search.context import by_structure, search_context
+from tunecli.search.coordination import finished
+from tunecli.search.engines import get_engine
 from tunecli.search.progress import ProgressFactory, QuietProgress
+from tunecli.search.rerank import rerank
 from tunecli.search.study import create_or_resume
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, write_yaml
 from tunecli.studies.storage import write_failure
 from tunecli.studies.urls import describe
+from tunecli.trial import run_group
 
 if TYPE_CHECKING:
     import optuna
@@ -71,73 +78,72 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
         best_out: where to write the best configuration (default ``<study>-best.yaml``).
         progress: makes the progress display of each process (``tunecli.ui.progress.SearchProgress`` in the CLI).
     """
-    from tunecli import interrupt
-    from tunecli.data import load_data
-    from tunecli.runtime import init_backend
-    from tunecli.search.coordination import finished
-    from tunecli.transfer import attach_base, with_pretrained
-
     interrupt.install()
-    init_backend(space.training.backend)
-    base = Path(space.path).parent if space.path else None
-    dataset = attach_base(space, load_data(space.data, base_dir=base))  # transfer / pretrain: checked before the store
-    objective = resolve_objective(space.objective, dataset.task, space.path)
     try:
-        study = create_or_resume(space, objective, storage_url)
-        dataset = with_pretrained(space, dataset, study)  # pretrain: the encoder, trained once per study
-        started = time.monotonic()
-        before = finished(study)
-        recycle = space.training.recycle_after
-        short = space.search.trials - before <= recycle  # one worker's worth: no process to start
-        if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
-            from tunecli.search.workers import run_pool
-
-            interrupted = run_pool(space, storage_url, study, quiet=quiet, progress=progress)
-        else:
-            interrupted = _run_here(space, dataset, objective, study, progress(
-                space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
-                timeout=space.search.timeout))
-        deadline = started + space.search.timeout if space.search.timeout else None
-        reranked = 0 if interrupted else _rerank(space, dataset, objective, study, deadline)
-        interrupted = interrupted or reranked is None
+        ready = prepare(space, open_study=lambda objective: create_or_resume(space, objective, storage_url))
+        study, objective = ready.study, ready.objective
+        started, before = time.monotonic(), finished(study)
+        interrupted, reranked = _search(space, ready, storage_url, started, before, quiet=quiet, progress=progress)
     except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder
         raise RunError(write_failure(exc, storage_url)) from None
     outcome = SearchOutcome(space.study, describe(storage_url), objective, trial_rows(study),
-                            time.monotonic() - started, finished(study) - before, dataset.describe(),
+                            time.monotonic() - started, finished(study) - before, ready.dataset.describe(),
                             max_epochs=space.training.max_epochs, interrupted=interrupted,
                             stopped_by=interrupt.describe() if interrupted else None, reranked=reranked or 0,
-                            val_rows=len(dataset.x_val))
+                            val_rows=len(ready.dataset.x_val))
     if not interrupted and finished(study) == 0:
-        timeout = space.search.timeout
-        why = (f"the timeout ({timeout:g}s) ran out before the first trial ended" if timeout and
-               outcome.seconds >= timeout else f"the {space.search.engine} engine started no trial")
-        raise RunError(f"no trial ran and study {space.study!r} holds none ({why}); nothing was searched",
-                       source=outcome.storage)
-    best = outcome.best
-    if best is not None:
-        try:
-            target = Path(best_out or f"{space.study}-best.yaml")
-            fixed = rebase_space_paths(fixed_space(space.raw, best, space.study, objective.metric), base,
-                                       target.parent, BUILTIN + DOWNLOADABLE)  # its paths find the same files
-            outcome.best_path = write_yaml(
-                target, fixed,
-                header=f"Best configuration of study {space.study} "
-                       f"({objective.metric} = {best['value']:.6g}, trial #{best['number']}).\n"
-                       "Every value is fixed: run it with tunecli search or tunecli train.")
-        except TuneCliError as exc:
-            outcome.best_error = (f"{exc.render()}. The trials are stored in {outcome.storage}: "
-                                  f"`tunecli report {space.study} --export FILE` writes the best configuration later")
+        raise RunError(f"no trial ran and study {space.study!r} holds none ({_why_none(space, outcome.seconds)}); "
+                       "nothing was searched", source=outcome.storage)
+    if outcome.best is not None:
+        _write_best(space, outcome, best_out, ready.folder)
     return outcome
+
+
+def _search(space: SearchSpace, ready: Prepared, storage_url: str | None, started: float, before: int, *,
+            quiet: bool, progress: ProgressFactory) -> tuple[bool, int | None]:
+    """Run the trials (here, or in worker processes), then re-rank; whether interrupted, and the re-ranked runs."""
+    study, objective = ready.study, ready.objective
+    recycle = space.training.recycle_after
+    short = space.search.trials - before <= recycle  # one worker's worth: no process to start
+    if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
+        interrupted = workers.run_pool(space, storage_url, study, quiet=quiet, progress=progress)
+    else:
+        interrupted = _run_here(space, ready.dataset, objective, study, progress(
+            space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
+            timeout=space.search.timeout))
+    deadline = started + space.search.timeout if space.search.timeout else None
+    reranked = 0 if interrupted else _rerank(space, ready.dataset, objective, study, deadline)
+    return interrupted or reranked is None, reranked
+
+
+def _why_none(space: SearchSpace, seconds: float) -> str:
+    """Why a search that was not interrupted ran no trial."""
+    timeout = space.search.timeout
+    if timeout and seconds >= timeout:
+        return f"the timeout ({timeout:g}s) ran out before the first trial ended"
+    return f"the {space.search.engine} engine started no trial"
+
+
+def _write_best(space: SearchSpace, outcome: SearchOutcome, best_out: str | Path | None, folder: Path | None) -> None:
+    """Write the best configuration as a fixed space file (``outcome.best_path``), or say why not (``best_error``)."""
+    best, metric = outcome.best, outcome.objective.metric
+    try:
+        target = Path(best_out or f"{space.study}-best.yaml")
+        fixed = rebase_space_paths(fixed_space(space.raw, best, space.study, metric), folder,
+                                   target.parent, BUILTIN + DOWNLOADABLE)  # its paths find the same files
+        outcome.best_path = write_yaml(
+            target, fixed,
+            header=f"Best configuration of study {space.study} "
+                   f"({metric} = {best['value']:.6g}, trial #{best['number']}).\n"
+                   "Every value is fixed: run it with tunecli search or tunecli train.")
+    except TuneCliError as exc:
+        outcome.best_error = (f"{exc.render()}. The trials are stored in {outcome.storage}: "
+                              f"`tunecli report {space.study} --export FILE` writes the best configuration later")
 
 
 def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study,
             deadline: float | None = None) -> int | None:
     """Run the top configurations again (``search.rerank``); the runs trained, None when interrupted."""
-    from tunecli import interrupt
-    from tunecli.search.context import by_structure
-    from tunecli.search.rerank import rerank
-    from tunecli.trial import run_group
-
     def run(configs: list[dict[str, Any]], seeds: list[int | None]) -> list[Any]:
         return run_group(configs, dataset, space.training, objective, seeds=seeds)
 
@@ -152,9 +158,6 @@ def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: o
 
 def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, progress: Any) -> bool:
     """Run the trials in this process (Keras Tuner, or recycling switched off); True when interrupted."""
-    from tunecli import interrupt
-    from tunecli.search.engines import get_engine
-
     ctx = search_context(space, dataset, objective, study, progress)
     with progress:
         try:

@@ -13,12 +13,19 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
+from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
-from tunecli.errors import RunError
+from tunecli import interrupt
+from tunecli.config.space import validate_space
+from tunecli.errors import RunError, TuneCliError
+from tunecli.prepare import prepare
 from tunecli.search import coordination
+from tunecli.search.context import search_context
+from tunecli.search.engines import get_engine
 from tunecli.search.progress import ProgressFactory, QuietProgress
+from tunecli.search.study import create_or_resume
+from tunecli.studies.storage import write_failure
 
 if TYPE_CHECKING:
     import optuna
@@ -39,55 +46,72 @@ def run_pool(space: SearchSpace, storage_url: str | None, study: optuna.Study, *
     On Ctrl-C or SIGTERM the workers discard their running trial and stop; one still running at the
     end of the grace period is killed and its trial discarded.
     """
-    from multiprocessing.connection import wait
+    pool = _Pool(space, storage_url, study, quiet, progress)
+    unregister = interrupt.on_force_exit(lambda: _kill(pool.procs, study))
+    try:
+        with interrupt.deferred(check_at_end=False):  # a signal is only recorded: the pool's loop handles it
+            pool.run()
+    finally:
+        _stop(pool.procs, study)
+        unregister()
+    return interrupt.requested()
 
-    from tunecli import interrupt
 
-    context = multiprocessing.get_context("spawn")
-    deadline = time.monotonic() + space.search.timeout if space.search.timeout else None
-    ends_at = time.time() + space.search.timeout if space.search.timeout else None  # the same, for the workers
-    generation = 0
-    crashes = 0
+class _Pool:
+    """The slots' worker processes: started, watched, restarted while trials are missing."""
 
-    def start(slot: int) -> Any:
-        nonlocal generation
-        generation += 1
-        proc = context.Process(target=worker_main, name=f"tunecli-worker-{slot}",
-                               args=(space.raw, space.path, storage_url, slot, generation, quiet, progress, ends_at))
+    def __init__(self, space: SearchSpace, storage_url: str | None, study: optuna.Study, quiet: bool,
+                 progress: ProgressFactory) -> None:
+        self.space, self.storage_url, self.study, self.quiet, self.progress = space, storage_url, study, quiet, progress
+        self.context = multiprocessing.get_context("spawn")
+        timeout = space.search.timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.ends_at = time.time() + timeout if timeout else None  # the same, for the workers
+        self.generation = 0
+        self.crashes = 0
+        self.procs: dict[int, Any] = {}
+
+    def run(self) -> None:
+        """Start a worker per slot; restart each that ends while trials are missing, until all end or a signal."""
+        for slot in range(self.space.search.workers):
+            self.procs[slot] = self._start(slot)
+        while self.procs and not interrupt.requested():
+            wait([p.sentinel for p in self.procs.values()], timeout=0.5)
+            for slot, proc in list(self.procs.items()):
+                if proc.exitcode is not None and self._ended(slot, proc):
+                    break
+
+    def _start(self, slot: int) -> Any:
+        self.generation += 1
+        proc = self.context.Process(target=worker_main, name=f"tunecli-worker-{slot}",
+                                    args=(self.space.raw, self.space.path, self.storage_url, slot, self.generation,
+                                          self.quiet, self.progress, self.ends_at))
         proc.start()
         return proc
 
-    procs: dict[int, Any] = {}
-    unregister = interrupt.on_force_exit(lambda: _kill(procs, study))
-    try:
-        with interrupt.deferred(check_at_end=False):  # a signal is only recorded: the loop below handles it
-            for slot in range(space.search.workers):
-                procs[slot] = start(slot)
-            while procs and not interrupt.requested():
-                wait([p.sentinel for p in procs.values()], timeout=0.5)
-                for slot, proc in list(procs.items()):
-                    if proc.exitcode is None:
-                        continue
-                    del procs[slot]
-                    code = proc.exitcode
-                    proc.join()
-                    if code in STOPPED:  # Ctrl-C or SIGTERM reached this worker: the whole search stops
-                        _reap(study, proc, f"interrupted ({'SIGTERM' if STOPPED[code] == signal.SIGTERM else 'Ctrl-C'})",
-                              requeue=False)
-                        interrupt.request(STOPPED[code])
-                        break
-                    _reap(study, proc, f"worker died (exit code {code}); parameters queued again", requeue=True)
-                    if code != 0:
-                        crashes += 1
-                        if code == FATAL or crashes >= MAX_CRASHES:
-                            raise RunError(f"a worker process failed (exit code {code}); see the message above")
-                    out_of_time = deadline is not None and time.monotonic() >= deadline
-                    if not out_of_time and coordination.open_slots(study, space.search.trials) > 0:
-                        procs[slot] = start(slot)
-    finally:
-        _stop(procs, study)
-        unregister()
-    return interrupt.requested()
+    def _ended(self, slot: int, proc: Any) -> bool:
+        """Handle a worker that ended: reap its trial, count a crash, restart the slot; True when a signal stopped it.
+
+        Raises:
+            RunError: the worker failed on bad input or a store that cannot be written, or too many crashed.
+        """
+        del self.procs[slot]
+        code = proc.exitcode
+        proc.join()
+        if code in STOPPED:  # Ctrl-C or SIGTERM reached this worker: the whole search stops
+            _reap(self.study, proc, f"interrupted ({'SIGTERM' if STOPPED[code] == signal.SIGTERM else 'Ctrl-C'})",
+                  requeue=False)
+            interrupt.request(STOPPED[code])
+            return True
+        _reap(self.study, proc, f"worker died (exit code {code}); parameters queued again", requeue=True)
+        if code != 0:
+            self.crashes += 1
+            if code == FATAL or self.crashes >= MAX_CRASHES:
+                raise RunError(f"a worker process failed (exit code {code}); see the message above")
+        out_of_time = self.deadline is not None and time.monotonic() >= self.deadline
+        if not out_of_time and coordination.open_slots(self.study, self.space.search.trials) > 0:
+            self.procs[slot] = self._start(slot)
+        return False
 
 
 def _reap(study: optuna.Study, proc: Any, why: str, *, requeue: bool) -> None:
@@ -105,8 +129,6 @@ def _stop(procs: dict[int, Any], study: optuna.Study) -> None:
     the terminal sends to every process, only those that did not stop within 2 s get it (a second Ctrl-C
     would kill them).
     """
-    from tunecli import interrupt
-
     if not procs:
         return
     sig = interrupt.received()
@@ -136,8 +158,6 @@ def _join(procs: dict[int, Any], until: float) -> None:
 
 def _kill(procs: dict[int, Any], study: optuna.Study) -> None:
     """Kill the workers still running and discard the trials they leave."""
-    from tunecli import interrupt
-
     for proc in list(procs.values()):
         if proc.exitcode is None:
             proc.kill()
@@ -155,10 +175,6 @@ def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, 
     A worker stopped by a signal exits at once after discarding its trial (no slow interpreter shutdown
     with Keras loaded); one that outlives its share of the grace is ended by the watchdog (``interrupt``).
     """
-    from tunecli import interrupt
-    from tunecli.errors import TuneCliError
-    from tunecli.studies.storage import write_failure
-
     _die_with_parent()
     error = progress.error
     interrupt.force_after(max(0.5, interrupt.grace_seconds() - 2))  # SIGTERM: the parent kills at grace - 1
@@ -201,28 +217,16 @@ def _die_with_parent() -> None:
 
 def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
           quiet: bool, make_progress: ProgressFactory, ends_at: float | None = None) -> None:
-    from tunecli import interrupt
-    from tunecli.config.objective import resolve_objective
-    from tunecli.config.space import validate_space
-    from tunecli.data import load_data
-    from tunecli.runtime import init_backend
-    from tunecli.search.context import search_context
-    from tunecli.search.engines import get_engine
-    from tunecli.search.study import create_or_resume
-    from tunecli.transfer import attach_base, with_pretrained
-
     space = validate_space(raw, source=path)
     seed = space.search.seed  # the search's: the autoencoder's key
     if space.search.seed is not None and generation > 1:  # each worker process samples differently
         space.search.seed += 1000 * generation
-    init_backend(space.training.backend)
-    dataset = attach_base(space, load_data(space.data, base_dir=Path(path).parent if path else None))
-    objective = resolve_objective(space.objective, dataset.task, path)
-    study = create_or_resume(space, objective, storage_url)
-    dataset = with_pretrained(space, dataset, study, seed=seed)  # the encoder the main process stored
-    progress = make_progress(space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
-                              live=slot == 0)
-    ctx = search_context(space, dataset, objective, study, progress, limit=space.training.recycle_after or None)
+    ready = prepare(space, open_study=lambda objective: create_or_resume(space, objective, storage_url),
+                    seed=seed)  # the encoder the main process stored
+    progress = make_progress(space.search.trials, 0, ready.objective.metric, space.training.max_epochs, quiet=quiet,
+                             live=slot == 0)
+    ctx = search_context(space, ready.dataset, ready.objective, ready.study, progress,
+                         limit=space.training.recycle_after or None)
     if ends_at is not None:  # the search's deadline, not this worker's start plus the timeout
         ctx.deadline = time.monotonic() + (ends_at - time.time())
     with progress, interrupt.deferred():

@@ -82,10 +82,10 @@ def test_mc_dropout_reports_mean_and_spread_and_no_search_score_for_another_metr
 
 
 def test_an_unwritable_output_is_refused_before_training(tmp_path, monkeypatch) -> None:
-    import tunecli.train as train
+    from tunecli.train import refit
 
     (tmp_path / "afile").write_text("")
-    monkeypatch.setattr(train, "_fit", lambda *a, **k: pytest.fail("trained before checking --output"))
+    monkeypatch.setattr(refit, "fit", lambda *a, **k: pytest.fail("trained before checking --output"))
     with pytest.raises(TuneCliError, match="cannot write the model here") as info:
         train_best(validate_space(FIXED), output=tmp_path / "afile" / "m.keras", epochs=1)
     assert info.value.field == "--output"

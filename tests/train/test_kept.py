@@ -175,13 +175,13 @@ def test_the_kept_model_reproduces_the_trials_validation_score(trainer: str, bat
 
 
 def test_a_diverging_refit_hands_over_the_kept_model(searched: Path, monkeypatch) -> None:
-    import tunecli.train as train_module
     from tunecli.errors import RunError
+    from tunecli.train import refit
 
     def diverge(*args: object, **kwargs: object) -> None:
         raise RunError("the loss diverged (NaN/inf) while refitting; lower the learning rate", field="space")
 
-    monkeypatch.setattr(train_module, "_fit", diverge)
+    monkeypatch.setattr(refit, "fit", diverge)
     result = invoke_in(searched, "train", _best(searched, "div.yaml"), "--output", "div.keras")
     assert result.exit_code == 0, result.output
     assert "the refit failed" in result.output and "handed over instead" in result.output

@@ -1,0 +1,140 @@
+"""``train_best``: the core of ``tunecli train`` — checks first, then the kept model, then the refit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunecli.config.params import FixedParam
+from tunecli.errors import RunError, SpaceError, TuneCliError
+from tunecli.prepare import prepare
+from tunecli.studies.storage import load_study
+from tunecli.train import refit
+from tunecli.train.files import output_paths, save
+from tunecli.train.kept import kept_model
+from tunecli.train.outcome import Job, TrainOutcome, test_score
+
+if TYPE_CHECKING:
+    from tunecli.config.space import SearchSpace
+
+
+def fixed_params(space: SearchSpace) -> dict[str, Any]:
+    """The configuration of a space whose every parameter is fixed (as ``report --export`` writes)."""
+    open_params = [name for name, spec in space.space.items() if not isinstance(spec, FixedParam)]
+    if open_params:
+        raise SpaceError(f"train needs every parameter fixed; these still vary: {', '.join(open_params)}. "
+                         "Export one with `tunecli report --export BEST.yaml`", source=space.path, field="space")
+    return {name: spec.value for name, spec in space.space.items()}
+
+
+def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int = 0, epochs: int | None = None,
+               seed: int | None = 42, from_search: bool = False, kept_output: str | Path | None = None,
+               storage_url: str | None = None) -> TrainOutcome:
+    """Refit, evaluate once on the test split, save the model (``.keras``); beside it, the model the search
+    kept for the trial in ``space.origin`` (when its study holds it), scored the same way.
+
+    Args:
+        space: a space whose every parameter is fixed (``STUDY-best.yaml``, ``report --export``).
+        output: where to save the refit model (with ``from_search``: the kept model).
+        mc_dropout: score the mean of this many MC dropout passes (0: only for an MC dropout model, 10 passes).
+        epochs: refit epochs (default ``training.refit_epochs``, else ``max_epochs``).
+        seed: seeds the refit.
+        from_search: no refit: only the kept model, which must be there.
+        kept_output: where to save the kept model (it must be there).
+        storage_url: the store of the study ``origin`` names (None: ``tunecli.journal`` here).
+
+    Raises:
+        TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept.
+    """
+    params = fixed_params(space)
+    _check_options(from_search=from_search, epochs=epochs, output=output, kept_output=kept_output)
+    job = _job(space, params, mc_dropout, storage_url)
+    refit_path, kept_path = output_paths(output, kept_output, from_search)
+    option = "--from-search" if from_search else "--kept-output" if kept_output else None
+    kept, model, note = _kept_beside(job, storage_url, option, required=from_search or bool(kept_output))
+    if from_search:
+        assert kept is not None
+        if kept_path:
+            kept.model_path = save(model, kept_path, params, job.dataset.task, "--output")
+        return kept
+    try:
+        outcome = _refit(job, epochs, seed, refit_path)
+    except RunError as exc:  # the refit diverged: the model the search kept is what there is to hand over
+        if kept is None:
+            raise
+        kept.kept_note = f"the refit failed ({exc.message}); the model the search kept is handed over instead"
+        if refit_path:
+            kept.model_path = save(model, refit_path, params, job.dataset.task)
+        return kept
+    outcome.kept, outcome.kept_note = kept, note
+    if kept is not None and kept_path:
+        kept.model_path = save(model, kept_path, params, job.dataset.task, "--kept-output")
+    return outcome
+
+
+def _check_options(*, from_search: bool, epochs: int | None, output: str | Path | None,
+                   kept_output: str | Path | None) -> None:
+    if from_search and epochs:
+        raise TuneCliError("--epochs sets the refit's epochs; --from-search refits nothing", field="--epochs")
+    if from_search and output and kept_output:
+        raise TuneCliError("with --from-search, --output saves the kept model: give only --output",
+                           field="--kept-output")
+
+
+def _job(space: SearchSpace, params: dict[str, Any], mc_dropout: int, storage_url: str | None) -> Job:
+    """The data (with the encoder the configuration's study stored), the metric scored and the MC passes."""
+    ready = prepare(space, attrs=_origin_attrs(space, storage_url))
+    dataset = ready.dataset
+    if len(dataset.x_test) == 0:
+        raise SpaceError("is 0: there is no test split to score on", source=space.path, field="data.test")
+    metric = ready.objective.metric if ready.objective.metric != "val_loss" else (
+        "val_accuracy" if dataset.task == "classification" else "val_rmse")
+    if mc_dropout and not params.get("dropout"):
+        raise SpaceError("--mc-dropout needs a model with dropout (dropout > 0)", field="space.dropout")
+    from tunecli.trainers.keras.model import uses_mc_dropout
+
+    passes = mc_dropout or (space.training.mc_passes if uses_mc_dropout(params) else 0)
+    return Job(space, params, dataset, metric, passes)
+
+
+def _kept_beside(job: Job, storage_url: str | None, option: str | None, *,
+                 required: bool) -> tuple[TrainOutcome | None, Any, str | None]:
+    """The kept model and its outcome, before the refit (a missing one is told at once); when it is not
+    ``required``, its absence is only noted (the third value says why)."""
+    try:
+        kept, model = kept_model(job, storage_url, option)
+    except TuneCliError as exc:
+        if required:
+            raise
+        return None, None, exc.message
+    return kept, model, None
+
+
+def _refit(job: Job, epochs: int | None, seed: int | None, path: Path | None) -> TrainOutcome:
+    """Refit on train + validation, score once on the test split, save (at ``path``)."""
+    space = job.space
+    n_epochs = epochs or space.training.refit_epochs or space.training.max_epochs
+    start = time.perf_counter()
+    model = refit.fit(job, n_epochs, seed)
+    origin = space.origin or {}
+    search_score = origin.get("value") if origin.get("objective") == job.metric else None
+    score, mc_mean, mc_std = test_score(model, job)
+    outcome = TrainOutcome(job.metric.removeprefix("val_"), score, search_score, n_epochs, 0.0, None)
+    if job.passes:
+        outcome.mc_mean, outcome.mc_std, outcome.mc_passes = mc_mean, mc_std, job.passes
+    outcome.seconds = time.perf_counter() - start
+    if path:
+        outcome.model_path = save(model, path, job.params, job.dataset.task)
+    return outcome
+
+
+def _origin_attrs(space: SearchSpace, storage_url: str | None) -> dict[str, Any] | None:
+    """The attributes of the study the configuration came from (its stored encoder), when it can be read."""
+    name = (space.origin or {}).get("study")
+    if space.pretrain is None or not isinstance(name, str):
+        return None
+    try:
+        return load_study(name, storage_url).user_attrs
+    except TuneCliError:
+        return None  # the encoder is trained again (same settings and seed)
