@@ -134,10 +134,15 @@ def search(
     }
     space = load_space(space_file, overrides)
     from tunecli.search import run_search
-    from tunecli.ui import render
     from tunecli.ui.progress import SearchProgress
 
     outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out, progress=SearchProgress)
+    _show_search(outcome, as_json)
+
+
+def _show_search(outcome: Any, as_json: bool) -> None:
+    """Show a search's outcome; exit 130 / 143 when it was interrupted, 1 when its best file could not be written."""
+    from tunecli.ui import render
 
     if as_json:
         print(json.dumps(outcome.summary(), indent=2, default=str))
@@ -180,7 +185,7 @@ def lr_find(
     rule_name = rule.value
     space = load_space(space_file, {"data.source": data, "data.target": target, "data.drop+": drop,
                                     "training.backend": _value(backend)})
-    from tunecli.lrfinder.command import find_lr, parse_params, space_with_lr_range
+    from tunecli.lrfinder.command import find_lr, parse_params
 
     outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
                       min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule_name)
@@ -195,12 +200,19 @@ def lr_find(
 
         render.note(f"wrote {lr_curve_png(outcome.result, plot)}")
     if write_space:
-        from tunecli.studies.results import write_yaml
+        _write_lr_space(write_space, space_file, space.raw, outcome.result, rule_name)
 
-        low, high = outcome.result.bounds()
-        header = f"{space_file} with learning_rate from the LR range test ({rule_name}: {outcome.result.lr:.3g})."
-        path = write_yaml(write_space, space_with_lr_range(space.raw, (low, high)), header=header)
-        render.note(f"wrote {path} (learning_rate: log-uniform {low:.3g} to {high:.3g})")
+
+def _write_lr_space(path: Path, space_file: Path, raw: dict[str, Any], result: Any, rule_name: str) -> None:
+    """Write a copy of the space file whose learning rate is the range the test found."""
+    from tunecli.lrfinder.command import space_with_lr_range
+    from tunecli.studies.results import write_yaml
+    from tunecli.ui import render
+
+    low, high = result.bounds()
+    header = f"{space_file} with learning_rate from the LR range test ({rule_name}: {result.lr:.3g})."
+    written = write_yaml(path, space_with_lr_range(raw, (low, high)), header=header)
+    render.note(f"wrote {written} (learning_rate: log-uniform {low:.3g} to {high:.3g})")
 
 
 @app.command()

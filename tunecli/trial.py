@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tunecli import interrupt
 from tunecli.config.catalogue import with_defaults
 from tunecli.config.params import LrFinderParam
 from tunecli.lrfinder.cache import range_test_key
@@ -63,35 +64,46 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     Returns:
         A ``TrialResult``; state FAIL carries the reason (NaN loss, rejected combination, out of memory).
     """
-    from tunecli import interrupt
-    from tunecli.trainers import fast
-
     interrupt.check()  # Ctrl-C pressed between trials (deferred while the engine runs)
     start = time.perf_counter()
     p = with_defaults(params)
-    extras: dict[str, Any] = {}
     kwargs = {"on_epoch": on_epoch, "seed": seed, "x": x, "y": y, "validation": validation}
     try:
-        if isinstance(p["learning_rate"], LrFinderParam):  # a bad configuration fails here as in training
-            p["learning_rate"], extras = _find_lr(p, dataset, seed, training.trainer, lr_cache)
-        if fast.supported(p, training, keep_model) is None:
-            fitted = fast.fit(p, dataset, training, objective, **kwargs)
-        else:
-            from tunecli.trainers.keras.fit import fit as keras_fit
-
-            fitted = keras_fit(p, dataset, training, objective, keep_model=keep_model, **kwargs)
-    except NoDescent as exc:
-        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=f"LR finder: {exc.message}")
-    except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
-        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
-    except Exception as exc:  # TensorFlow's ResourceExhaustedError is no RuntimeError
-        if not _out_of_memory(exc):
+        fitted, extras = _train(p, dataset, training, objective, keep_model, lr_cache, kwargs)
+    except Exception as exc:  # noqa: BLE001 - a failure of the configuration is the trial's result
+        reason = _failure(exc)
+        if reason is None:
             raise
-        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=_reason(exc))
+        return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=reason)
     result = _result(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
     result.extras.update(extras, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer)
     result.extras.update(describe(p, dataset.base, result.epochs))  # what a transfer trial reused and froze
     return result
+
+
+def _train(p: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, keep_model: bool,
+           lr_cache: MutableMapping[str, Any] | None, kwargs: dict[str, Any]) -> tuple[Fitted, dict[str, Any]]:
+    """Train on the fast trainer where it covers the configuration, else on Keras' fit (after the range test of
+    an ``lr_finder`` learning rate); the fitted run and what to store about the range test."""
+    from tunecli.trainers import fast
+
+    extras: dict[str, Any] = {}
+    if isinstance(p["learning_rate"], LrFinderParam):  # a bad configuration fails here as in training
+        p["learning_rate"], extras = _find_lr(p, dataset, kwargs["seed"], training.trainer, lr_cache)
+    if fast.supported(p, training, keep_model) is None:
+        return fast.fit(p, dataset, training, objective, **kwargs), extras
+    from tunecli.trainers.keras.fit import fit as keras_fit
+
+    return keras_fit(p, dataset, training, objective, keep_model=keep_model, **kwargs), extras
+
+
+def _failure(exc: Exception) -> str | None:
+    """Why a configuration failed (the trial is recorded as failed), or None when ``exc`` is no trial's failure."""
+    if isinstance(exc, NoDescent):
+        return f"LR finder: {exc.message}"
+    if isinstance(exc, (ValueError, TypeError, RuntimeError, MemoryError)) or _out_of_memory(exc):
+        return _reason(exc)  # TensorFlow's ResourceExhaustedError is no RuntimeError
+    return None
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -55,21 +55,24 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
     kept, model, note = _kept_beside(job, storage_url, option, required=from_search or bool(kept_output))
     if from_search:
         assert kept is not None
-        if kept_path:
-            kept.model_path = save(model, kept_path, params, job.dataset.task, "--output")
-        return kept
+        return _saved(kept, model, kept_path, job)
     try:
         outcome = _refit(job, epochs, seed, refit_path)
     except RunError as exc:  # the refit diverged: the model the search kept is what there is to hand over
         if kept is None:
             raise
         kept.kept_note = f"the refit failed ({exc.message}); the model the search kept is handed over instead"
-        if refit_path:
-            kept.model_path = save(model, refit_path, params, job.dataset.task)
-        return kept
+        return _saved(kept, model, refit_path, job)
     outcome.kept, outcome.kept_note = kept, note
-    if kept is not None and kept_path:
-        kept.model_path = save(model, kept_path, params, job.dataset.task, "--kept-output")
+    if kept is not None:
+        _saved(kept, model, kept_path, job, "--kept-output")
+    return outcome
+
+
+def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, option: str = "--output") -> TrainOutcome:
+    """``outcome`` with its model saved at ``path`` (not saved without one)."""
+    if path:
+        outcome.model_path = save(model, path, job.params, job.dataset.task, option)
     return outcome
 
 
@@ -124,9 +127,7 @@ def _refit(job: Job, epochs: int | None, seed: int | None, path: Path | None) ->
     if job.passes:
         outcome.mc_mean, outcome.mc_std, outcome.mc_passes = mc_mean, mc_std, job.passes
     outcome.seconds = time.perf_counter() - start
-    if path:
-        outcome.model_path = save(model, path, job.params, job.dataset.task)
-    return outcome
+    return _saved(outcome, model, path, job)
 
 
 def _origin_attrs(space: SearchSpace, storage_url: str | None) -> dict[str, Any] | None:

@@ -213,14 +213,7 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
         return on_epoch is not None and bool(on_epoch(epoch, value, logs))
 
     watch = _Watch(objective.metric, hook)
-    callbacks = [watch, *schedule_callbacks(p, objective.metric, objective.mode)]
-    if p["mc_dropout"] and p["dropout"]:  # first: the others see the MC mean's scores
-        callbacks.insert(0, MCValidation(validation, dataset.task, p["loss"], training.mc_passes))
-    es = training.early_stopping
-    if es.enabled:
-        callbacks.append(TrialEarlyStopping(
-            monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
-            restore_best_weights=es.restore_best_weights and keep_model))
+    callbacks = _callbacks(watch, p, dataset.task, training, objective, validation, keep_model)
     fit_start = time.perf_counter()
     with interrupt.training():
         hist = fit_phases(model, p, dataset.task, phases(p, dataset.base, training.max_epochs), x, y,
@@ -231,6 +224,21 @@ def fit(p: dict[str, Any], dataset: Dataset, training: Training, objective: Obje
     weights = best["weights"] if restore_best else model.get_weights()
     return Fitted(hist, watch.pruned, watch.diverged, first, time.perf_counter() - fit_start,
                   trainer="keras", model=model if keep_model else None, weights=weights)
+
+
+def _callbacks(watch: _Watch, p: dict[str, Any], task: str, training: Training, objective: Objective,
+               validation: tuple[Any, Any], keep_model: bool) -> list[Any]:
+    """``watch``, the schedule's callbacks, MC validation (first: the others see the MC mean's scores), and
+    early stopping (which restores the best weights itself only for a model that is kept)."""
+    callbacks = [watch, *schedule_callbacks(p, objective.metric, objective.mode)]
+    if p["mc_dropout"] and p["dropout"]:
+        callbacks.insert(0, MCValidation(validation, task, p["loss"], training.mc_passes))
+    es = training.early_stopping
+    if es.enabled:
+        callbacks.append(TrialEarlyStopping(
+            monitor=objective.metric, mode=objective.mode, patience=es.patience, min_delta=es.min_delta,
+            restore_best_weights=es.restore_best_weights and keep_model))
+    return callbacks
 
 
 def portable(model: Any, p: dict[str, Any], task: str) -> Any:
