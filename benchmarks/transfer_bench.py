@@ -75,21 +75,18 @@ def space_for(variant: str, seed: int, base: Path) -> dict:
 
 def run_one(variant: str, seed: int, budget: float, base: Path, folder: Path) -> dict:
     """One search of ``budget`` seconds in all, then its kept winner scored on the test split."""
-    from tunecli.config.objective import resolve_objective
     from tunecli.config.space import load_space, validate_space
-    from tunecli.data import load_data
+    from tunecli.prepare import prepare
     from tunecli.search.run import run_search
     from tunecli.search.study import create_or_resume
     from tunecli.train import train_best
-    from tunecli.transfer import attach_base, with_pretrained
 
     raw = space_for(variant, seed, base)
     start = time.perf_counter()
     pretrain_seconds = 0.0
     if variant == "autoencoder":   # trained first and stored in the study: its time comes off the search's
         space = validate_space(raw)
-        dataset = attach_base(space, load_data(space.data))
-        with_pretrained(space, dataset, create_or_resume(space, resolve_objective("auto", dataset.task), None))
+        prepare(space, open_study=lambda objective: create_or_resume(space, objective, None))
         pretrain_seconds = time.perf_counter() - start
     raw["search"]["timeout"] = max(1.0, budget - pretrain_seconds)
     outcome = run_search(validate_space(raw), quiet=True, best_out=folder / f"{raw['study']}-best.yaml")
