@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.conftest import TINY_SPACE
+from tests.helpers import TINY_SPACE
 from tunecli.config.objective import Objective
 from tunecli.config.space import validate_space
 from tunecli.errors import SpaceError
