@@ -229,8 +229,8 @@ def train_step(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, r
     of it): batch ``pos`` takes ``noise[pos % len(noise)]``. The state's ``theta`` and ``slots`` are flat
     vectors; inside, the step works on their variables (``split``).
     """
-    carry = _step(st, _carry(st, state), hp, _inputs(st, hp), x, y, idx, row_w, noise)
-    return _state(state, carry)
+    carry = step(st, carry_of(st, state), hp, inputs_of(st, hp), x, y, idx, row_w, noise)
+    return state_of(state, carry)
 
 
 def train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_w: Any, noise: Any) -> dict:
@@ -240,23 +240,24 @@ def train_epoch(st: Structure, state: dict, hp: dict, x: Any, y: Any, idx: Any, 
     import jax
     import jax.numpy as jnp
 
-    inputs = _inputs(st, hp)
+    inputs = inputs_of(st, hp)
     count = jnp.minimum(noise.shape[0], idx.shape[0] - state["pos"])
-    carry = jax.lax.fori_loop(0, count, lambda _, c: _step(st, c, hp, inputs, x, y, idx, row_w, noise),
-                              _carry(st, state))
-    return _state(state, carry)
+    carry = jax.lax.fori_loop(0, count, lambda _, c: step(st, c, hp, inputs, x, y, idx, row_w, noise),
+                              carry_of(st, state))
+    return state_of(state, carry)
 
 
-def _carry(st: Structure, state: dict) -> dict:
+def carry_of(st: Structure, state: dict) -> dict:
     """The state as a compiled loop carries it: variables, not flat vectors."""
     return {**state, "theta": split(st, state["theta"]), "slots": tuple(split(st, s) for s in state["slots"])}
 
 
-def _state(state: dict, carry: dict) -> dict:
+def state_of(state: dict, carry: dict) -> dict:
+    """The carried state back as the trainer keeps it: flat vectors."""
     return {**carry, "theta": join(carry["theta"]), "slots": tuple(join(s) for s in carry["slots"])}
 
 
-def _inputs(st: Structure, hp: dict) -> dict:
+def inputs_of(st: Structure, hp: dict) -> dict:
     """The per-entry inputs split like the variables: the mask of real entries, the L1/L2 marks, and under
     freezing whether each variable trains."""
     out = {"mask": split(st, hp["mask"]), "reg": split(st, hp["reg"])}
@@ -265,8 +266,9 @@ def _inputs(st: Structure, hp: dict) -> dict:
     return out
 
 
-def _step(st: Structure, state: dict, hp: dict, inputs: dict, x: Any, y: Any, idx: Any, row_w: Any,
-          noise: Any) -> dict:
+def step(st: Structure, state: dict, hp: dict, inputs: dict, x: Any, y: Any, idx: Any, row_w: Any,
+         noise: Any) -> dict:
+    """One optimizer step on a carried state (``carry_of``) with the split inputs (``inputs_of``)."""
     import jax
     import jax.numpy as jnp
 

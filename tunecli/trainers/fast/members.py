@@ -8,7 +8,7 @@ K models' work for one dispatch. Each member keeps its own rules (``Tracker``): 
 pruned or diverges is frozen (its kept weights are its best epoch's; its later epochs are not read) while the
 others go on; the group ends when every member has ended.
 
-The maths is the single trial's (``maths.train_step``, ``maths.evaluate``), so a member's results equal the
+The maths is the single trial's (``maths.step``, ``maths.evaluate``), so a member's results equal the
 trial's trained alone with the same seed, up to float rounding.
 """
 
@@ -26,7 +26,7 @@ from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.cost import expected_epochs, quick_compile
 from tunecli.trainers.fast.loop import Run, available_memory, epoch_logs, fitted, memory_needed
-from tunecli.trainers.fast.maths import evaluate, train_step
+from tunecli.trainers.fast.maths import carry_of, evaluate, inputs_of, state_of, step
 from tunecli.trainers.fast.structure import forward_only, structure_of
 from tunecli.trainers.fast.tracker import Tracker
 
@@ -52,9 +52,12 @@ def members_steps(st: Any, state: dict, hp: dict, x: Any, y: Any, idx: Any, row_
     import jax
     import jax.numpy as jnp
 
-    step = jax.vmap(lambda s, h, i, n: train_step(st, s, h, x, y, i, row_w, n))
+    carry = jax.vmap(lambda s: carry_of(st, s))(state)
+    inputs = jax.vmap(lambda h: inputs_of(st, h))(hp)
+    one = jax.vmap(lambda c, h, inp, i, n: step(st, c, h, inp, x, y, i, row_w, n))
     count = jnp.minimum(noise.shape[1], idx.shape[1] - state["pos"][0])
-    return jax.lax.fori_loop(0, count, lambda _, carry: step(carry, hp, idx, noise), state)
+    carry = jax.lax.fori_loop(0, count, lambda _, c: one(c, hp, inputs, idx, noise), carry)
+    return jax.vmap(state_of)(state, carry)
 
 
 def members_evaluate(st: Any, theta: Any, bn: tuple, hp: dict, x: Any, y: Any, row_w: Any, noise: Any) -> Any:
