@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -173,43 +173,134 @@ def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Trainin
     """Train several configurations as members of one compiled program where they share a structure on the
     fast trainer (``tunecli.trainers.fast.members``), else one at a time; one ``TrialResult`` each, in order.
 
-    A group that cannot train together (a configuration the fast trainer does not cover, different structures,
-    not enough memory for all) trains its configurations one at a time instead, each with ``run_trial``'s
-    failure handling; never raises for a bad configuration.
+    With cross-validation (``data.cv``) each configuration trains once per fold, its folds members of the same
+    program, and its result is the mean over its folds (``combine_folds``); the epoch hook sees the mean of
+    the folds' best scores so far. A group that cannot train together (a configuration the fast trainer does
+    not cover, different structures, not enough memory for all) trains its configurations one at a time
+    instead, each with ``run_trial``'s failure handling; never raises for a bad configuration.
     """
     from tunecli import interrupt
-    from tunecli.trainers import fast
-    from tunecli.trainers.fast.members import fit_members, group_key
+    from tunecli.data.folds import fold_sets
 
     k = len(configs)
     hooks, seeds = on_epochs or [None] * k, seeds or [None] * k
-
-    def alone() -> list[TrialResult]:
-        return [run_trial(c, dataset, training, objective, on_epoch=h, seed=s, lr_cache=lr_cache)
-                for c, h, s in zip(configs, hooks, seeds)]
-
+    folds = fold_sets(dataset) if dataset.folds >= 2 else None
     interrupt.check()
-    if k == 1:
-        return alone()
+    if k == 1 and folds is None:
+        return [run_trial(configs[0], dataset, training, objective, on_epoch=hooks[0], seed=seeds[0], lr_cache=lr_cache)]
     start = time.perf_counter()
-    ps, extras = [], []
     try:
-        for c, s in zip(configs, seeds):
-            p, found = with_defaults(c), {}
-            if isinstance(p["learning_rate"], LrFinderParam):
-                p["learning_rate"], found = _find_lr(p, dataset, s, training.trainer, lr_cache)
-            ps.append(p)
-            extras.append(found)
-        keys = {group_key(p, dataset) if fast.supported(p, training) is None else None for p in ps}
-        if len(keys) != 1 or None in keys:
-            return alone()
-        fits = fit_members(ps, dataset, training, objective, on_epochs=list(hooks), seeds=list(seeds))
+        ps, extras = _with_learning_rates(configs, seeds, dataset, training, lr_cache)
+        fits = _fit_together(ps, dataset, training, objective, list(hooks), list(seeds), folds)
     except (NoDescent, ValueError, TypeError, RuntimeError, MemoryError):
-        return alone()   # each configuration then fails (or trains) with its own reason
-    seconds = (time.perf_counter() - start) / k
+        # each configuration then fails (or trains) with its own reason
+        return [_alone(c, h, s, dataset, training, objective, folds, lr_cache) for c, h, s in zip(configs, hooks, seeds)]
+    n = len(folds) if folds else 1
+    seconds = (time.perf_counter() - start) / (k * n)
     out = []
-    for fitted, found in zip(fits, extras):
-        result = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
-        result.extras.update(found, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer, members=k)
-        out.append(result)
+    for i, found in enumerate(extras):
+        parts = []
+        for fitted in fits[i * n:(i + 1) * n]:
+            part = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
+            part.extras.update(found, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer, members=k * n)
+            parts.append(part)
+        out.append(combine_folds(parts, objective) if folds else parts[0])
     return out
+
+
+#: Seeds of a configuration's folds are this far apart (its first fold takes the trial's seed).
+FOLD_STRIDE = 7919
+
+
+def _fold_seed(seed: int | None, fold: int) -> int | None:
+    return None if seed is None else seed + FOLD_STRIDE * fold
+
+
+def _with_learning_rates(configs: list[dict[str, Any]], seeds: list[int | None], dataset: Dataset, training: Training,
+                         lr_cache: MutableMapping[str, Any] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The configurations with defaults filled in and the LR finder's learning rates; what to store of each test."""
+    ps, extras = [], []
+    for c, seed in zip(configs, seeds):
+        p, found = with_defaults(c), {}
+        if isinstance(p["learning_rate"], LrFinderParam):
+            p["learning_rate"], found = _find_lr(p, dataset, seed, training.trainer, lr_cache)
+        ps.append(p)
+        extras.append(found)
+    return ps, extras
+
+
+def _fit_together(ps: list[dict[str, Any]], dataset: Dataset, training: Training, objective: Objective,
+                  hooks: list[EpochHook | None], seeds: list[int | None], folds: list | None) -> list[Fitted]:
+    """Every configuration (each of its folds) as a member of one program. Raises ValueError when they cannot."""
+    from tunecli.trainers import fast
+    from tunecli.trainers.fast.members import fit_members, group_key
+
+    keys = {group_key(p, dataset) if fast.supported(p, training) is None else None for p in ps}
+    if len(keys) != 1 or None in keys:
+        raise ValueError("these configurations cannot train together")
+    if not folds:
+        return fit_members(ps, dataset, training, objective, on_epochs=hooks, seeds=seeds)
+    n = len(folds)
+    rows = [(f.x_train, f.y_train, (f.x_val, f.y_val)) for _ in ps for f in folds]
+    return fit_members([p for p in ps for _ in folds], dataset, training, objective, rows=rows,
+                       seeds=[_fold_seed(s, j) for s in seeds for j in range(n)],
+                       after_epoch=_fold_pruning(hooks, n, objective))
+
+
+def _fold_pruning(hooks: list[EpochHook | None], n: int, objective: Objective) -> Callable[..., list[int]]:
+    """After each epoch: each configuration's hook hears the mean over its folds of their best scores so far;
+    the folds of one the hook prunes stop."""
+    best: dict[int, float] = {}
+
+    def after(epoch: int, logs: list[dict[str, float] | None]) -> list[int]:
+        for m, entry in enumerate(logs):
+            value = None if entry is None else entry.get(objective.metric)
+            if value is not None and math.isfinite(value) and (m not in best or objective.better(value, best[m])):
+                best[m] = value
+        stop = []
+        for i, hook in enumerate(hooks):
+            members = range(i * n, (i + 1) * n)
+            if hook is None or all(logs[m] is None for m in members) or any(m not in best for m in members):
+                continue
+            mean = sum(best[m] for m in members) / n
+            if hook(epoch, mean, {objective.metric: mean}):
+                stop += [m for m in members if logs[m] is not None]
+        return stop
+
+    return after
+
+
+def _alone(config: dict[str, Any], hook: EpochHook | None, seed: int | None, dataset: Dataset, training: Training,
+           objective: Objective, folds: list | None, lr_cache: MutableMapping[str, Any] | None) -> TrialResult:
+    """One configuration trained alone (each of its folds in turn, without pruning, under cross-validation)."""
+    if not folds:
+        return run_trial(config, dataset, training, objective, on_epoch=hook, seed=seed, lr_cache=lr_cache)
+    parts = [run_trial(config, dataset, training, objective, seed=_fold_seed(seed, j), lr_cache=lr_cache,
+                       x=f.x_train, y=f.y_train, validation=(f.x_val, f.y_val)) for j, f in enumerate(folds)]
+    return combine_folds(parts, objective)
+
+
+def combine_folds(parts: list[TrialResult], objective: Objective) -> TrialResult:
+    """One configuration's result from its folds: the mean score and its standard error over the folds
+    (``cv_values``, ``cv_se``), the mean curve (over the folds still training at each epoch), the first fold's
+    weights; FAIL when any fold failed, PRUNED when pruned."""
+    import statistics
+
+    failed = next((p for p in parts if p.state == "FAIL"), None)
+    epochs = max(p.epochs for p in parts)
+    seconds = sum(p.seconds for p in parts)
+    history = {key: [statistics.fmean(p.history[key][e] for p in parts if e < len(p.history.get(key, [])))
+                     for e in range(max(len(p.history.get(key, [])) for p in parts))] for key in parts[0].history}
+    extras = {**parts[0].extras, "cv_folds": len(parts), "fit_seconds": round(sum(p.extras.get("fit_seconds", 0.0)
+                                                                                  for p in parts), 3)}
+    if failed is not None:
+        return TrialResult("FAIL", None, epochs, seconds, history, reason=f"a fold failed: {failed.reason}",
+                           extras=extras)
+    values = [p.value for p in parts]
+    value = statistics.fmean(values)
+    extras.update(cv_values=[round(v, 6) for v in values],
+                  cv_se=round(statistics.stdev(values) / math.sqrt(len(values)), 6) if len(values) > 1 else None)
+    state = "PRUNED" if any(p.state == "PRUNED" for p in parts) else "COMPLETE"
+    best_epoch = round(statistics.fmean(p.best_epoch or p.epochs for p in parts))
+    return TrialResult(state, value, epochs, seconds, history, best_epoch=best_epoch, extras=extras,
+                       first_epoch_seconds=parts[0].first_epoch_seconds, weights=parts[0].weights)

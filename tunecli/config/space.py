@@ -38,6 +38,9 @@ class DataSpec(_Strict):
     keep: list[str] = []   # columns to keep even where they look like an identifier or free text
     classes: list[int | float | str] | None = Field(None, min_length=2, max_length=10_000)  # keep only these targets
     train_rows: int | None = Field(None, ge=1, le=10**9)  # at most this many training rows (the rest: unlabeled)
+    #: k-fold cross-validation over the training and validation rows (small tables): a trial's score is the mean
+    #: over its k folds, which train together as members of one program on the fast trainer; None: one split
+    cv: int | None = Field(None, ge=2, le=20)
 
     @model_validator(mode="after")
     def _fractions(self) -> DataSpec:

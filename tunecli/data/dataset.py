@@ -77,6 +77,9 @@ class Dataset:
     x_rest: np.ndarray | None = None
     #: How the source's columns became ``x_*`` (kept to preprocess unlabeled rows from another file the same way).
     transform: FeatureTransform | None = field(default=None, repr=False, compare=False)
+    #: k-fold cross-validation over the training and validation rows (``data.cv``; 0: one split) and its seed
+    folds: int = 0
+    fold_seed: int = 0
 
     @property
     def n_features(self) -> int:

@@ -78,7 +78,9 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> Dataset:
     if spec.target_scale != 1.0 and task != "regression":
         raise DataError("target_scale only applies to regression", source=source, field="data.target_scale")
     name = Path(source).name if source not in BUILTIN + DOWNLOADABLE else source
-    return prepare(spec, source, raw, task, name)
+    dataset = prepare(spec, source, raw, task, name)
+    dataset.folds, dataset.fold_seed = spec.cv or 0, spec.seed
+    return dataset
 
 
 def _resolve(source: str, base_dir: str | Path | None) -> Path:

@@ -8,6 +8,7 @@ from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tunecli.config.catalogue import with_defaults
+from tunecli.data.folds import pooled_rows
 from tunecli.lrfinder.cache import StudyLRCache
 from tunecli.search.engines import SearchContext
 from tunecli.trainers import fast
@@ -34,8 +35,8 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
     ctx.limit = limit
     ctx.run_group = _group_runner(space, dataset, objective, lr_cache)
     ctx.members = lambda config: members_for(config, space, dataset)
-    if study.user_attrs.get("val_rows") != len(dataset.x_val):  # what the scores' standard errors rest on
-        study.set_user_attr("val_rows", len(dataset.x_val))
+    if study.user_attrs.get("val_rows") != pooled_rows(dataset):  # what the scores' standard errors rest on
+        study.set_user_attr("val_rows", pooled_rows(dataset))
     progress.done = ctx.finished()
     progress.set_best(study)
     return ctx
@@ -77,14 +78,16 @@ def members_for(config: dict[str, Any], space: SearchSpace, dataset: Dataset) ->
         return int(setting)
     rows = len(dataset.x_train)
     steps = max(1, math.ceil(rows / min(int(p["batch_size"]), rows)))
-    return cost.members_for(st, rows, steps, cost.expected_epochs(space.training),
-                            most=max(1, min(cost.MAX_MEMBERS, space.search.trials // 4)))
+    folds = max(1, dataset.folds)   # each configuration trains once per fold, its folds members too
+    most = max(1, min(cost.MAX_MEMBERS, space.search.trials // 4) // folds)
+    return cost.members_for(st, rows, steps, cost.expected_epochs(space.training) * folds, most=most)
 
 
 def by_structure(configs: list[dict[str, Any]], space: SearchSpace, dataset: Dataset) -> list[list[int]]:
     """The indices of ``configs`` in groups that train together (one structure on the fast trainer, at most
     ``cost.MAX_MEMBERS`` a group, or ``search.members`` when set); the rest one by one."""
     most = cost.MAX_MEMBERS if space.search.members == "auto" else int(space.search.members)
+    most = max(1, most // max(1, dataset.folds))   # each configuration trains once per fold
     groups: dict[Any, list[int]] = {}
     alone: list[list[int]] = []
     for i, config in enumerate(configs):

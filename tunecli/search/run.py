@@ -11,6 +11,7 @@ from tunecli import interrupt
 from tunecli.config import registry
 from tunecli.config.objective import Objective
 from tunecli.data import BUILTIN, DOWNLOADABLE
+from tunecli.data.folds import pooled_rows
 from tunecli.data.paths import rebase_space_paths
 from tunecli.errors import RunError, TuneCliError
 from tunecli.prepare import Prepared, prepare
@@ -90,7 +91,7 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
                             time.monotonic() - started, finished(study) - before, ready.dataset.describe(),
                             max_epochs=space.training.max_epochs, interrupted=interrupted,
                             stopped_by=interrupt.describe() if interrupted else None, reranked=reranked or 0,
-                            val_rows=len(ready.dataset.x_val))
+                            val_rows=pooled_rows(ready.dataset))
     if not interrupted and finished(study) == 0:
         raise RunError(f"no trial ran and study {space.study!r} holds none ({_why_none(space, outcome.seconds)}); "
                        "nothing was searched", source=outcome.storage)
