@@ -3,6 +3,7 @@
     python -m benchmarks.winner_bench                               # all data sets, 10 seeds, one job at a time
     python -m benchmarks.winner_bench --data digits --seeds 3 --budget digits=20
     python -m benchmarks.winner_bench --parallel 14 --cores 1       # jobs side by side, each pinned to its cores
+    python -m benchmarks.winner_bench --tools tunecli sklearn       # just these tools
     python -m benchmarks.winner_bench --summarize benchmarks/results/winner.jsonl
 
 One job is one (data set, seed): the seed draws the split (train / validation / test, the same for every tool)
@@ -125,7 +126,8 @@ def run_job(name: str, seed: int) -> list[dict]:
 
     data = load_data(DataSpec(**peers.data_spec(name, seed)))
     budget, max_epochs = BUDGETS[name], MAX_EPOCHS[name]
-    order = TOOLS[seed % len(TOOLS):] + TOOLS[:seed % len(TOOLS)]
+    tools = json.loads(os.environ.get("TUNECLI_BENCH_TOOLS", "null")) or TOOLS   # a job: its driver's --tools
+    order = [t for t in TOOLS[seed % len(TOOLS):] + TOOLS[:seed % len(TOOLS)] if t in tools]
     rows = []
     for tool in order:
         keras.utils.set_random_seed(seed)
@@ -226,6 +228,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="CPUs each job is pinned to (with --parallel > 1)")
     parser.add_argument("--out", default=str(RESULTS / "winner.jsonl"))
     parser.add_argument("--only", nargs="*", default=[], metavar="DATA:SEED", help="run just these jobs")
+    parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS, help="run just these tools")
     parser.add_argument("--summarize", metavar="JSONL")
     parser.add_argument("--job", nargs=2, metavar=("DATA", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,6 +247,7 @@ def main() -> None:
     jobs = sorted(jobs,
                   key=lambda job: -BUDGETS[job[0]])   # the longest jobs first
     os.environ["TUNECLI_BENCH_BUDGETS"] = json.dumps(BUDGETS)
+    os.environ["TUNECLI_BENCH_TOOLS"] = json.dumps(args.tools)
     drive(__spec__.name, jobs, args.parallel, args.cores, Path(args.out))
     print(summarize([json.loads(line) for line in open(args.out) if line.strip()]))
 
