@@ -78,6 +78,7 @@ def search(args) -> dict:
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import DataSpec, Training
     from tunecli.data import load_data
+    from tunecli.studies import attrs
     from tunecli.trainers.fast.structure import bucket
     from tunecli.trial import run_trial
 
@@ -96,7 +97,7 @@ def search(args) -> dict:
             result = run_trial(p, data, training, objective, seed=k)
             wall = time.perf_counter() - start
             overheads.append(wall - (heard.total - epochs_before))
-            states[f"{result.state}/{result.extras.get('trainer')}"] += 1
+            states[f"{result.state}/{result.extras.get(attrs.TRAINER)}"] += 1
             shapes.add((p["n_hidden"], bucket(p["n_neurons"])))
     kinds = collections.Counter(key[0] for key in heard.compiled)
     return {"part": "search", "trials": args.trials, "epochs": args.epochs, "seed": args.seed,

@@ -45,6 +45,7 @@ def main() -> None:
     wall = time.perf_counter() - start
     import optuna
 
+    from tunecli.studies import attrs
     from tunecli.studies.storage import open_storage
 
     study = optuna.load_study(study_name="fixed-cost", storage=open_storage(None))
@@ -52,7 +53,7 @@ def main() -> None:
     fixed, previous_end = [], None
     for t in trials:
         duration = (t.datetime_complete - t.datetime_start).total_seconds()
-        later_epochs = (t.user_attrs.get("fit_seconds") or 0.0) - (t.user_attrs.get("first_epoch_seconds") or 0.0)
+        later_epochs = (t.user_attrs.get(attrs.FIT_SECONDS) or 0.0) - (t.user_attrs.get(attrs.FIRST_EPOCH_SECONDS) or 0.0)
         gap = (t.datetime_start - previous_end).total_seconds() if previous_end else 0.0
         fixed.append(duration - later_epochs + gap)
         previous_end = t.datetime_complete
@@ -61,7 +62,7 @@ def main() -> None:
            "median_fixed": round(statistics.median(fixed), 3), "mean_fixed": round(statistics.mean(fixed), 3),
            "block_medians": [round(statistics.median(b), 3) for b in blocks],
            "block_means": [round(statistics.mean(b), 3) for b in blocks],
-           "epochs": sum(t.user_attrs.get("epochs") or 0 for t in trials)}
+           "epochs": sum(t.user_attrs.get(attrs.EPOCHS) or 0 for t in trials)}
     print(json.dumps(row))
     with open(RESULTS / "fixed_cost.jsonl", "a") as out:
         out.write(json.dumps(row) + "\n")

@@ -40,10 +40,12 @@ SPACE = {
 def outside_training(trials: list) -> list[tuple[int, float]]:
     """(number, seconds outside training) of each trial that has a next one, in start order."""
     done = sorted((t for t in trials if t.datetime_start is not None), key=lambda t: t.datetime_start)
+    from tunecli.studies import attrs
+
     out = []
     for trial, following in zip(done, done[1:]):
         gap = (following.datetime_start - trial.datetime_start).total_seconds()
-        out.append((trial.number, gap - float(trial.user_attrs.get("fit_seconds") or 0.0)))
+        out.append((trial.number, gap - float(trial.user_attrs.get(attrs.FIT_SECONDS) or 0.0)))
     return out
 
 

@@ -79,6 +79,7 @@ def _rerank_job(seed: int, variant: str, folder: str) -> dict:
     from tunecli.search.context import by_structure
     from tunecli.search.rerank import rerank
     from tunecli.search.weights import ranking
+    from tunecli.studies import attrs
     from tunecli.studies.storage import load_study
     from tunecli.trainers.fast.compile import load_jax
     from tunecli.trial import run_group, run_trial
@@ -89,7 +90,7 @@ def _rerank_job(seed: int, variant: str, folder: str) -> dict:
     objective = resolve_objective("auto", data.task)
     study = load_study(f"r{seed}", ARGS.store)
     top = [t for t in study.get_trials(deepcopy=False) if t.number in ranking(study)[:5]]
-    configs = [dict(t.user_attrs["config"]) for t in top]
+    configs = [dict(attrs.read(t.user_attrs, attrs.CONFIG)) for t in top]
     start = time.perf_counter()
     if variant == "rerank":
         runs = rerank(study, top=5, seeds=3, base_seed=seed,

@@ -64,6 +64,7 @@ def trial_mode(data_dir: Path, epochs: int, repeat: int) -> None:
     from tunecli.config.objective import resolve_objective
     from tunecli.config.space import DataSpec, Training
     from tunecli.data import load_data
+    from tunecli.studies import attrs
     from tunecli.trial import run_trial
 
     data = load_data(DataSpec(source=str(data_dir)))
@@ -77,7 +78,7 @@ def trial_mode(data_dir: Path, epochs: int, repeat: int) -> None:
     trial_peak = _status_mb("VmHWM") if reset else None
     later = (result.seconds - (result.first_epoch_seconds or 0)) / max(1, result.epochs - 1)
     print(json.dumps({"mode": "trial", "data": str(data_dir), "rows": len(x), "state": result.state,
-                      "trainer": result.extras.get("trainer"), "epochs": result.epochs,
+                      "trainer": result.extras.get(attrs.TRAINER), "epochs": result.epochs,
                       "val_accuracy": result.history.get("val_accuracy"),
                       "peak_rss_mb_before_trial": round(loaded, 1), "rss_mb_before_trial": round(rss_loaded, 1),
                       "peak_rss_mb": round(peak, 1), "trial_peak_rss_mb": trial_peak and round(trial_peak, 1),

@@ -25,23 +25,24 @@ TUNECLI = shutil.which("tunecli") or str(Path(sys.executable).with_name("tunecli
 
 
 def make_study(folder: Path, n: int) -> None:
+    from tunecli.studies import attrs
     from tunecli.studies.storage import open_storage
 
     storage = open_storage(str(folder / "tunecli.journal"))
     study = optuna.create_study(study_name="speed", storage=storage, direction="maximize")
-    study.set_user_attr("objective", "val_accuracy")
-    study.set_user_attr("max_epochs", 20)
+    study.set_user_attr(attrs.OBJECTIVE, "val_accuracy")
+    study.set_user_attr(attrs.MAX_EPOCHS, 20)
     for i in range(n):
         trial = study.ask()
         lr = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
         width = trial.suggest_int("n_neurons", 16, 256, log=True)
         act = trial.suggest_categorical("activation", ["relu", "elu", "selu"])
         curve = [min(0.99, 0.5 + 0.02 * e + (i % 7) * 0.01) for e in range(20)]
-        trial.set_user_attr("config", {"learning_rate": lr, "n_neurons": width, "activation": act})
-        trial.set_user_attr("curve", {"val_accuracy": curve, "loss": [1 / (e + 1) for e in range(20)],
+        trial.set_user_attr(attrs.CONFIG, {"learning_rate": lr, "n_neurons": width, "activation": act})
+        trial.set_user_attr(attrs.CURVE, {"val_accuracy": curve, "loss": [1 / (e + 1) for e in range(20)],
                                       "val_loss": [1 / (e + 1) for e in range(20)]})
-        trial.set_user_attr("epochs", 20)
-        trial.set_user_attr("seconds", 2.0)
+        trial.set_user_attr(attrs.EPOCHS, 20)
+        trial.set_user_attr(attrs.SECONDS, 2.0)
         study.tell(trial, curve[-1])
 
 

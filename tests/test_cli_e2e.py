@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.helpers import ROOT, TUNECLI, journal_study
+from tunecli.studies import attrs
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +157,7 @@ def test_search_with_lr_finder_stores_the_lr_used(tmp_path) -> None:
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert done
     for t in done:
-        assert t.user_attrs["lr_used"] == pytest.approx(t.user_attrs["lr_found"] * t.params["lr_multiplier"])
-        assert t.user_attrs["lr_finder_seconds"] > 0 and t.user_attrs["lr_curve"]["lr"]
+        assert t.user_attrs[attrs.LR_USED] == pytest.approx(t.user_attrs[attrs.LR_FOUND] * t.params["lr_multiplier"])
+        assert t.user_attrs[attrs.LR_FINDER_SECONDS] > 0 and t.user_attrs[attrs.LR_CURVE]["lr"]
     rep = _run("report", cwd=tmp_path)
     assert "lr_used" in rep.stdout

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from tests.transfer.keras_files import keras_bytes
 from tunecli.cli import app
+from tunecli.studies import attrs
 
 runner = CliRunner()
 
@@ -377,7 +378,7 @@ def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     load_data(DataSpec(source="warm.csv", target="y"), base_dir=folder)
     path = folder / STORE
     study = optuna.create_study(study_name="tiny", storage=open_storage(str(path)), direction="maximize")
-    study.set_user_attr("fingerprint", "0" * 16)
+    study.set_user_attr(attrs.FINGERPRINT, "0" * 16)
     distribution = optuna.distributions.IntDistribution(1, 2)
     study.add_trial(optuna.trial.create_trial(params={"n_hidden": 1}, distributions={"n_hidden": distribution}, value=0.5))
     return path.read_bytes()

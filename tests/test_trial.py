@@ -9,6 +9,7 @@ init_backend(None)
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import DataSpec, Training  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def test_trial_completes_and_reports_each_epoch(iris, trainer) -> None:
     assert result.epochs == 2 and [e for e, _ in seen] == [1, 2]
     assert result.value == max(v for _, v in seen)
     assert "val_accuracy" in result.history
-    assert result.extras["trainer"] == ("jax" if trainer == "auto" else "keras")
+    assert result.extras[attrs.TRAINER] == ("jax" if trainer == "auto" else "keras")
 
 
 def test_pruned_trial_stops_at_once(iris, trainer) -> None:

@@ -18,6 +18,7 @@ from tunecli.config.catalogue import with_defaults
 from tunecli.config.params import LrFinderParam
 from tunecli.lrfinder.cache import range_test_key
 from tunecli.lrfinder.rules import NoDescent
+from tunecli.studies import attrs
 from tunecli.trainers import EpochHook, Fitted
 from tunecli.trainers.transfer import describe
 
@@ -76,8 +77,11 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
             raise
         return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=reason)
     result = _result(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
-    result.extras.update(extras, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer)
-    result.extras.update(describe(p, dataset.base, result.epochs))  # what a transfer trial reused and froze
+    result.extras.update(extras)
+    result.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer))
+    reused = describe(p, dataset.base, result.epochs)  # what a transfer trial reused and froze
+    if reused is not None:
+        result.extras.update(attrs.reused_record(**reused._asdict()))
     return result
 
 
@@ -132,7 +136,7 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str
     if found is None:
         result = run_range_test(p, dataset, min_lr=spec.min_lr, max_lr=spec.max_lr, steps=spec.steps,
                                 rule=spec.rule, seed=seed, trainer=trainer)
-        found = {**result.to_dict(max_points=60), "seconds": round(result.seconds, 3)}
+        found = attrs.lr_test_record(result.to_dict(max_points=60), result.seconds)
         if cache is not None:
             cache[key] = found
         cached = False
@@ -140,9 +144,7 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str
         cached = True
     multiplier = float(p.get("lr_multiplier", spec.multiplier.value if hasattr(spec.multiplier, "value") else 1.0))
     lr = found["lr"] * multiplier
-    return lr, {"lr_used": lr, "lr_found": found["lr"], "lr_rule": spec.rule,
-                "lr_finder_seconds": 0.0 if cached else found["seconds"], "lr_finder_steps": found["steps"],
-                "lr_suggestions": found["suggestions"], "lr_curve": found["curve"], "lr_from_cache": cached}
+    return lr, attrs.lr_finder_record(lr, found, rule=spec.rule, cached=cached)
 
 
 def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:
@@ -202,7 +204,8 @@ def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Trainin
         parts = []
         for fitted in fits[i * n:(i + 1) * n]:
             part = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
-            part.extras.update(found, fit_seconds=round(fitted.fit_seconds, 3), trainer=fitted.trainer, members=k * n)
+            part.extras.update(found)
+            part.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer, members=k * n))
             parts.append(part)
         out.append(combine_folds(parts, objective) if folds else parts[0])
     return out
@@ -291,15 +294,15 @@ def combine_folds(parts: list[TrialResult], objective: Objective) -> TrialResult
     seconds = sum(p.seconds for p in parts)
     history = {key: [statistics.fmean(p.history[key][e] for p in parts if e < len(p.history.get(key, [])))
                      for e in range(max(len(p.history.get(key, [])) for p in parts))] for key in parts[0].history}
-    extras = {**parts[0].extras, "cv_folds": len(parts), "fit_seconds": round(sum(p.extras.get("fit_seconds", 0.0)
-                                                                                  for p in parts), 3)}
+    fit_seconds = sum(attrs.read(p.extras, attrs.FIT_SECONDS, 0.0) for p in parts)
+    extras = {**parts[0].extras, **attrs.cv_record(len(parts)), attrs.FIT_SECONDS: round(fit_seconds, 3)}
     if failed is not None:
         return TrialResult("FAIL", None, epochs, seconds, history, reason=f"a fold failed: {failed.reason}",
                            extras=extras)
     values = [p.value for p in parts]
     value = statistics.fmean(values)
-    extras.update(cv_values=[round(v, 6) for v in values],
-                  cv_se=round(statistics.stdev(values) / math.sqrt(len(values)), 6) if len(values) > 1 else None)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None
+    extras.update(attrs.cv_record(len(parts), values, se))
     state = "PRUNED" if any(p.state == "PRUNED" for p in parts) else "COMPLETE"
     best_epoch = round(statistics.fmean(p.best_epoch or p.epochs for p in parts))
     return TrialResult(state, value, epochs, seconds, history, best_epoch=best_epoch, extras=extras,

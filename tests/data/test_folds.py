@@ -12,6 +12,7 @@ from tunecli.config.space import DataSpec, Training, validate_space
 from tunecli.data import Dataset, load_data
 from tunecli.data.folds import fold_sets, pooled_rows
 from tunecli.errors import SpaceError
+from tunecli.studies import attrs
 
 
 def test_folds_cover_the_pool_once_train_on_equal_rows_and_keep_the_test_rows_out() -> None:
@@ -47,13 +48,14 @@ def test_a_configuration_scores_the_mean_of_its_folds_each_as_trained_alone(task
     configs = [{"n_hidden": 1, "n_neurons": 16, "learning_rate": lr, "batch_size": 32} for lr in (1e-2, 3e-2)]
     results = run_group(configs, data, training, objective, seeds=[5, 6])
     for config, seed, result in zip(configs, (5, 6), results):
-        assert result.state == "COMPLETE" and result.extras["cv_folds"] == 3
-        assert result.value == pytest.approx(np.mean(result.extras["cv_values"]))
-        assert result.extras["cv_se"] == pytest.approx(np.std(result.extras["cv_values"], ddof=1) / math.sqrt(3), abs=1e-6)
+        assert result.state == "COMPLETE" and result.extras[attrs.CV_FOLDS] == 3
+        assert result.value == pytest.approx(np.mean(result.extras[attrs.CV_VALUES]))
+        spread = np.std(result.extras[attrs.CV_VALUES], ddof=1) / math.sqrt(3)
+        assert result.extras[attrs.CV_SE] == pytest.approx(spread, abs=1e-6)
         alone = [run_trial(config, data, training, objective, seed=seed + FOLD_STRIDE * j, x=f.x_train, y=f.y_train,
                            validation=(f.x_val, f.y_val)) for j, f in enumerate(fold_sets(data))]
-        np.testing.assert_allclose(result.extras["cv_values"], [a.value for a in alone], rtol=1e-4, atol=1e-5)
-        assert result.extras["members"] == 6   # both configurations' folds in one program
+        np.testing.assert_allclose(result.extras[attrs.CV_VALUES], [a.value for a in alone], rtol=1e-4, atol=1e-5)
+        assert result.extras[attrs.MEMBERS] == 6   # both configurations' folds in one program
 
 
 def test_the_pruner_sees_the_mean_of_the_folds_and_stops_them_together() -> None:

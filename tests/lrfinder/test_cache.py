@@ -12,6 +12,7 @@ from tunecli.config.params import LrFinderParam
 from tunecli.config.space import DataSpec, Training
 from tunecli.data import load_data
 from tunecli.lrfinder.cache import StudyLRCache, range_test_key
+from tunecli.studies import attrs
 from tunecli.trial import run_trial
 
 
@@ -29,9 +30,9 @@ def test_a_structure_is_tested_once_and_reused(iris) -> None:  # noqa: ANN001
     first = run_trial({**base, "dropout": 0.1}, iris, Training(max_epochs=1), objective, seed=0, lr_cache=cache)
     again = run_trial({**base, "dropout": 0.3}, iris, Training(max_epochs=1), objective, seed=1, lr_cache=cache)
     other = run_trial({**base, "n_neurons": 9}, iris, Training(max_epochs=1), objective, seed=2, lr_cache=cache)
-    assert first.extras["lr_from_cache"] is False and first.extras["lr_finder_seconds"] > 0
-    assert again.extras["lr_from_cache"] is True and again.extras["lr_found"] == first.extras["lr_found"]
-    assert other.extras["lr_from_cache"] is False  # another width: another structure
+    assert first.extras[attrs.LR_FROM_CACHE] is False and first.extras[attrs.LR_FINDER_SECONDS] > 0
+    assert again.extras[attrs.LR_FROM_CACHE] is True and again.extras[attrs.LR_FOUND] == first.extras[attrs.LR_FOUND]
+    assert other.extras[attrs.LR_FROM_CACHE] is False  # another width: another structure
     assert len(cache) == 2
 
 

@@ -8,6 +8,7 @@ import pytest
 from tunecli.config.space import validate_space
 from tunecli.errors import SpaceError, StorageError
 from tunecli.lrfinder.command import best_config_of, default_config, find_lr, parse_params, space_with_lr_range
+from tunecli.studies import attrs
 from tunecli.studies.storage import open_storage
 
 SPACE = {"study": "lr", "data": {"source": "digits"}, "space": {
@@ -78,7 +79,7 @@ def _store(tmp_path, values: list[float | None], name: str = "s") -> str:
     study = optuna.create_study(study_name=name, storage=open_storage(url), direction="maximize")
     for i, value in enumerate(values):
         trial = study.ask()
-        trial.set_user_attr("config", {"n_hidden": i + 1, "activation": "elu", "learning_rate": 0.01 * (i + 1)})
+        trial.set_user_attr(attrs.CONFIG, {"n_hidden": i + 1, "activation": "elu", "learning_rate": 0.01 * (i + 1)})
         if value is None:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:

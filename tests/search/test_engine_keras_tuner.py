@@ -13,7 +13,9 @@ import pytest
 
 from tests.helpers import ROOT, TUNECLI, journal_study
 from tunecli.config.space import validate_space
-from tunecli.search.engines._keras_tuner import PROJECT_ATTR, RUNS_DIR, declare, project_folder
+from tunecli.search.engines._keras_tuner import RUNS_DIR, declare, project_folder
+from tunecli.studies import attrs
+from tunecli.studies.attrs import KERAS_TUNER_PROJECT
 
 SPACE = {"space": {"optimizer": {"choice": ["adam", "momentum"]},
                    "momentum": {"float": [0.8, 0.99], "when": {"optimizer": ["momentum"]}},
@@ -40,12 +42,12 @@ def test_each_algorithm_end_to_end(tmp_path, algorithm: str) -> None:
     summary = json.loads(proc.stdout)
     assert summary["best"]["state"] == "COMPLETE"
     study = journal_study(tmp_path, "digits-quickstart")
-    assert study.user_attrs["engine"] == "keras-tuner"
+    assert study.user_attrs[attrs.ENGINE] == "keras-tuner"
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert done and all(t.user_attrs["epochs"] <= 2 for t in done)
+    assert done and all(t.user_attrs[attrs.EPOCHS] <= 2 for t in done)
     for t in done:
         assert ("momentum" in t.params) == (t.params["optimizer"] == "momentum")
-    project = study.user_attrs[PROJECT_ATTR]
+    project = study.user_attrs[KERAS_TUNER_PROJECT]
     assert project.startswith("digits-quickstart-") and (tmp_path / RUNS_DIR / project / "keras-tuner").is_dir()
     rep = subprocess.run([TUNECLI, "report", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
     assert len(json.loads(rep.stdout)["trials"]) == len(study.trials)
@@ -94,7 +96,7 @@ def test_the_project_folder_belongs_to_the_study_in_its_store(tmp_path, monkeypa
     folder = project_folder(_ctx("kt", first))
     assert folder.parent == Path(RUNS_DIR) and folder.name.startswith("kt-")
     assert project_folder(_ctx("kt", first)) == folder  # kept in the study: the next run resumes it
-    assert first.user_attrs[PROJECT_ATTR] == folder.name
+    assert first.user_attrs[KERAS_TUNER_PROJECT] == folder.name
     assert project_folder(_ctx("kt", second)) != folder
 
 
@@ -102,10 +104,10 @@ def test_a_study_made_before_keeps_its_old_project_folder(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     (tmp_path / RUNS_DIR / "kt" / "keras-tuner" / "trial_3").mkdir(parents=True)
     old = optuna.create_study()
-    old.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"kt_trial_id": "3"}))
+    old.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={attrs.KT_TRIAL_ID: "3"}))
     assert project_folder(_ctx("kt", old)).name == "kt"
     other = optuna.create_study()  # another store's study of that name: the old folder holds none of its trials
-    other.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"kt_trial_id": "7"}))
+    other.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={attrs.KT_TRIAL_ID: "7"}))
     assert project_folder(_ctx("kt", other)).name.startswith("kt-")
 
 
@@ -124,7 +126,7 @@ def test_the_same_study_name_in_two_stores_runs_in_both_and_an_empty_search_fail
     for db in ("a.db", "b.db"):
         study = optuna.load_study(study_name="kt", storage=open_storage(f"sqlite:///{tmp_path / db}"))
         assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE]
-        folders.add(study.user_attrs[PROJECT_ATTR])
+        folders.add(study.user_attrs[KERAS_TUNER_PROJECT])
     assert len(folders) == 2
     empty = subprocess.run([*cmd, "--storage", "sqlite:///c.db", "--timeout", "0.01s"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=120)

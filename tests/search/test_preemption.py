@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.helpers import TUNECLI
-from tunecli.search.coordination import DISCARDED, counts
+from tunecli.search.coordination import counts
+from tunecli.studies.attrs import DISCARDED
 from tunecli.studies.storage import open_storage
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,9 @@ import yaml
 
 from tests.helpers import TINY_SPACE, TUNECLI
 from tunecli.liveness import holder
-from tunecli.search.coordination import DISCARDED, HEARTBEAT, OWNER, counts, reap_dead, reap_owner
+from tunecli.search.coordination import counts, reap_dead, reap_owner
+from tunecli.studies import attrs
+from tunecli.studies.attrs import DISCARDED, HEARTBEAT, OWNER
 from tunecli.studies.storage import open_storage
 
 pytestmark = pytest.mark.slow
@@ -118,7 +120,7 @@ def test_a_killed_search_is_reaped_by_the_next_run_at_once(tmp_path) -> None:
     _assert_exact(trials, 2)
     dead = next(t for t in trials if t.number == killed.number)
     assert dead.state == optuna.trial.TrialState.FAIL and "worker died" in dead.user_attrs[DISCARDED]
-    retried = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
+    retried = [t for t in trials if t.user_attrs.get(attrs.RETRY_OF) == killed.number]
     assert retried and retried[0].params == killed.params and counts(retried[0])
 
 
@@ -160,7 +162,7 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_run_reaches_the_total(tmp
     assert dead.state == optuna.trial.TrialState.FAIL
     # reaped by the parent ("worker died (exit code -9)"), or first by the other worker, which saw the pid gone
     assert dead.user_attrs[DISCARDED].startswith("worker died")
-    retried = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
+    retried = [t for t in trials if t.user_attrs.get(attrs.RETRY_OF) == victim.number]
     assert len(retried) == 1 and retried[0].params == victim.params and counts(retried[0])
 
 
@@ -184,7 +186,7 @@ def test_heartbeats_still_reap_workers_of_other_machines(monkeypatch) -> None:
     states = {t.number: t.state for t in study.trials}
     assert states[alive] == states[running_here] == optuna.trial.TrialState.RUNNING
     queued = [t for t in study.trials if t.state == optuna.trial.TrialState.WAITING]
-    assert sorted(t.user_attrs["retry_of"] for t in queued) == [silent, dead_here]
+    assert sorted(t.user_attrs[attrs.RETRY_OF] for t in queued) == [silent, dead_here]
 
 
 def test_reap_owner_fails_only_that_workers_trials() -> None:

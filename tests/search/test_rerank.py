@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from tunecli.search.rerank import rerank
+from tunecli.studies import attrs
 from tunecli.studies.results import mean, repeats_of
 from tunecli.trial import TrialResult
 
@@ -16,7 +17,7 @@ def _study(values: list[float], direction: str = "maximize") -> optuna.Study:
     dist = optuna.distributions.FloatDistribution(0.0, 1.0)
     for i, value in enumerate(values):
         study.add_trial(optuna.trial.create_trial(params={"x": i / 10}, distributions={"x": dist}, value=value,
-                                                  user_attrs={"config": {"n_hidden": i + 1}}))
+                                                  user_attrs={attrs.CONFIG: {"n_hidden": i + 1}}))
     return study
 
 
@@ -133,7 +134,7 @@ def test_the_timeout_keeps_time_for_re_ranking() -> None:
     dist = optuna.distributions.FloatDistribution(0.0, 1.0)
     for seconds in (1.0, 2.0, 9.0):
         study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": dist}, value=0.5,
-                                                  user_attrs={"seconds": seconds}))
+                                                  user_attrs={attrs.SECONDS: seconds}))
     assert rerank_reserve(space(60), study) == pytest.approx(5 * 2 * 2.0)   # 10 runs at the median 2 s
     assert rerank_reserve(space(30), study) == pytest.approx(15.0)          # at most half the timeout
     assert rerank_reserve(space(None), study) == 0.0

@@ -6,7 +6,9 @@ import numpy as np
 import optuna
 import pytest
 
-from tunecli.search.weights import WEIGHTS, keep, keep_count, kept, kept_numbers, ranking
+from tunecli.search.weights import keep, keep_count, ranking
+from tunecli.studies import attrs
+from tunecli.studies.attrs import kept, kept_numbers
 from tunecli.trainers.keras.weights import from_text, to_text
 
 
@@ -32,14 +34,14 @@ def test_only_the_top_k_keep_their_weights_and_better_trials_replace_them() -> N
         number = _finish(study, value)
         seen[number] = _arrays(number)
         assert keep(study, number, seen[number], top=2, epoch=3, value=value, trainer="jax") is should_keep
-    attrs = study.user_attrs
-    assert kept_numbers(attrs) == [3, 5] == sorted(ranking(study)[:2])  # 0.9 and 0.8
+    stored = study.user_attrs
+    assert kept_numbers(stored) == [3, 5] == sorted(ranking(study)[:2])  # 0.9 and 0.8
     for number in (0, 1, 2):  # kept once, dropped when two better ones arrived
-        assert attrs[f"{WEIGHTS}.{number}"] is None and kept(attrs, number) is None
-    assert f"{WEIGHTS}.4" not in attrs  # never in the top: never stored
-    entry = kept(attrs, 3)
-    assert entry["epoch"] == 3 and entry["value"] == 0.9 and entry["trainer"] == "jax"
-    for got, want in zip(from_text(entry["weights"]), seen[3]):
+        assert stored[attrs.weights_key(number)] is None and kept(stored, number) is None
+    assert attrs.weights_key(4) not in stored  # never in the top: never stored
+    entry = kept(stored, 3)
+    assert entry.epoch == 3 and entry.value == 0.9 and entry.trainer == "jax"
+    for got, want in zip(from_text(entry.weights), seen[3]):
         assert got.dtype == np.float32 and np.array_equal(got, want)
 
 
@@ -58,7 +60,7 @@ def test_the_ranking_is_re_rankings_mean_of_runs() -> None:
         number = _finish(study, value)
         keep(study, number, _arrays(number), top=1)
     assert kept_numbers(study.user_attrs) == [0]
-    study.set_user_attr("repeats.0", [0.9, 0.5, 0.5])  # re-ranked: its mean falls below trial #1's score
+    study.set_user_attr(attrs.repeats_key(0), [0.9, 0.5, 0.5])  # re-ranked: its mean falls below trial #1's score
     number = _finish(study, 0.1)
     keep(study, number, _arrays(number), top=1)
     assert ranking(study)[:2] == [1, 0]
@@ -133,11 +135,11 @@ def test_a_search_keeps_the_weights_of_its_top_trials(engine: str, algorithm: st
     trials = {t.number: t for t in study.trials}
     for number in top:
         entry = kept(study.user_attrs, number)
-        assert entry["value"] == trials[number].value and entry["epoch"] == trials[number].user_attrs["best_epoch"]
-        assert entry["trainer"] == trials[number].user_attrs["trainer"]
-        arrays = from_text(entry["weights"])
+        assert entry.value == trials[number].value and entry.epoch == trials[number].user_attrs[attrs.BEST_EPOCH]
+        assert entry.trainer == trials[number].user_attrs[attrs.TRAINER]
+        arrays = from_text(entry.weights)
         assert arrays[0].shape[0] == 4 and arrays[-1].shape == (3,)  # iris: 4 features in, 3 classes out
-    assert "weights" not in json.dumps(outcome.summary(), default=str)  # the trial JSON shape is unchanged
+    assert attrs.WEIGHTS not in json.dumps(outcome.summary(), default=str)  # the trial JSON shape is unchanged
 
 
 @pytest.mark.parametrize("trainer", ["auto", "keras"], ids=["fast-trainer", "keras-trainer"])
@@ -160,7 +162,7 @@ def test_a_trial_hands_back_the_weights_of_the_epoch_it_is_scored_by(trainer: st
     for restore in (True, False):
         training = Training(max_epochs=6, trainer=trainer, early_stopping={"restore_best_weights": restore})
         result = run_trial(params, data, training, objective, seed=2)
-        assert result.extras["trainer"] == ("jax" if trainer == "auto" else "keras")
+        assert result.extras[attrs.TRAINER] == ("jax" if trainer == "auto" else "keras")
         curve = result.history["val_accuracy"]
         assert result.epochs == 6 and result.best_epoch == (curve.index(max(curve)) + 1 if restore else 6)
         if restore:

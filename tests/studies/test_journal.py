@@ -13,6 +13,7 @@ import optuna
 import pytest
 
 from tunecli.liveness import holder
+from tunecli.studies import attrs
 from tunecli.studies.journal import JournalLock, repair_journal
 from tunecli.studies.storage import open_storage, write_failure
 
@@ -22,7 +23,7 @@ def _journal(path: Path, trials: int = 3) -> optuna.Study:
     for i in range(trials):
         trial = study.ask()
         trial.suggest_float("x", 0, 1)
-        trial.set_user_attr("curve", list(range(50)))
+        trial.set_user_attr(attrs.CURVE, list(range(50)))
         study.tell(trial, 0.1 * i)
     return study
 

@@ -7,6 +7,7 @@ import pytest
 
 from tunecli.errors import TuneCliError
 from tunecli.lrfinder.rules import LRFindResult
+from tunecli.studies import attrs
 from tunecli.studies.plots import lr_curve_png, write_plots
 from tunecli.studies.report import build_report
 
@@ -16,17 +17,17 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def _study(n: int, *, lr_curve: bool = False, fail_all: bool = False) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name="demo", direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    study.set_user_attr("objective", "val_accuracy")
+    study.set_user_attr(attrs.OBJECTIVE, "val_accuracy")
     for i in range(n):
         trial = study.ask()
         n_hidden = trial.suggest_int("n_hidden", 1, 3)
         activation = trial.suggest_categorical("activation", ["relu", "elu"])
         curve = [0.5 + 0.05 * n_hidden * e + 0.01 * i for e in range(1, 4)]
-        trial.set_user_attr("config", {"n_hidden": n_hidden, "activation": activation})
-        trial.set_user_attr("curve", {"val_accuracy": curve})
+        trial.set_user_attr(attrs.CONFIG, {"n_hidden": n_hidden, "activation": activation})
+        trial.set_user_attr(attrs.CURVE, {"val_accuracy": curve})
         if lr_curve and i == 0:
-            trial.set_user_attr("lr_curve", {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "loss": [2.0, 1.5, 1.0, 3.0]})
-            trial.set_user_attr("lr_used", 1e-3)
+            trial.set_user_attr(attrs.LR_CURVE, {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "loss": [2.0, 1.5, 1.0, 3.0]})
+            trial.set_user_attr(attrs.LR_USED, 1e-3)
         if fail_all:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:

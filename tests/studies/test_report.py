@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tunecli.cli import app
 from tunecli.config.space import load_space
+from tunecli.studies import attrs
 from tunecli.studies.diagnostics import diagnose
 from tunecli.studies.storage import open_storage
 
@@ -24,8 +25,8 @@ SPACE_FILE = {"study": "fake", "data": {"source": "iris"}, "objective": "val_acc
 def _make_study(path, name: str = "fake", n: int = 12):
     storage = open_storage(str(path))
     study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
-    for key, value in {"objective": "val_accuracy", "engine": "optuna", "algorithm": "tpe", "pruner": "median",
-                       "max_epochs": 10, "space_file": SPACE_FILE}.items():
+    for key, value in {attrs.OBJECTIVE: "val_accuracy", attrs.ENGINE: "optuna", attrs.ALGORITHM: "tpe",
+                       attrs.PRUNER: "median", attrs.MAX_EPOCHS: 10, attrs.SPACE_FILE: SPACE_FILE}.items():
         study.set_user_attr(key, value)
     for i in range(n):
         trial = study.ask()
@@ -33,14 +34,14 @@ def _make_study(path, name: str = "fake", n: int = 12):
         act = trial.suggest_categorical("activation", ["relu", "elu"])
         config = {"n_hidden": n_hidden, "activation": act, "dropout": 0.1}
         acc = [0.5 + 0.04 * n_hidden * e / 10 for e in range(1, 11)]
-        trial.set_user_attr("config", config)
-        trial.set_user_attr("epochs", 10)
-        trial.set_user_attr("seconds", 1.5)
-        trial.set_user_attr("best_epoch", 10)
-        trial.set_user_attr("curve", {"val_accuracy": acc, "loss": [1 / e for e in range(1, 11)],
+        trial.set_user_attr(attrs.CONFIG, config)
+        trial.set_user_attr(attrs.EPOCHS, 10)
+        trial.set_user_attr(attrs.SECONDS, 1.5)
+        trial.set_user_attr(attrs.BEST_EPOCH, 10)
+        trial.set_user_attr(attrs.CURVE, {"val_accuracy": acc, "loss": [1 / e for e in range(1, 11)],
                                       "val_loss": [1 / e for e in range(1, 11)]})
         if i == 3:
-            trial.set_user_attr("fail_reason", "loss became nan at epoch 2")
+            trial.set_user_attr(attrs.FAIL_REASON, "loss became nan at epoch 2")
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         elif i == 4:
             trial.report(0.4, 1)

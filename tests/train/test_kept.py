@@ -19,7 +19,9 @@ from tests.helpers import invoke_in  # noqa: E402
 from tunecli.config.space import load_space, validate_space  # noqa: E402
 from tunecli.data import load_data  # noqa: E402
 from tunecli.search import run_search  # noqa: E402
-from tunecli.search.weights import WEIGHTS, kept_numbers, ranking  # noqa: E402
+from tunecli.search.weights import ranking  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
+from tunecli.studies.attrs import kept_numbers  # noqa: E402
 from tunecli.studies.storage import load_study  # noqa: E402
 from tunecli.train import score, train_best  # noqa: E402
 from tunecli.trainers.keras.model import keras  # noqa: E402
@@ -71,7 +73,7 @@ def test_from_search_hands_over_the_model_that_scored(searched: Path) -> None:
     study = _study(searched)
     trial = study.trials[best["origin"]["trial"]]
     assert summary["model"] == "kept" and summary["trial"] == trial.number
-    assert summary["epochs"] == trial.user_attrs["best_epoch"] and summary["kept"] is None
+    assert summary["epochs"] == trial.user_attrs[attrs.BEST_EPOCH] and summary["kept"] is None
     assert summary["val_score"] == pytest.approx(trial.value, rel=1e-6)  # the trial's score, reproduced
     assert summary["search_score"] == pytest.approx(trial.value, rel=1e-6)
     # the saved file is that model: built by build_mlp, loaded without tunecli's help
@@ -134,7 +136,7 @@ def test_bad_cases_exit_2_with_a_message(searched: Path, changes: dict, args: li
 
 def test_a_study_made_before_weights_were_kept_says_so(searched: Path) -> None:
     study = _study(searched)
-    saved = {k: v for k, v in study.user_attrs.items() if k.startswith(f"{WEIGHTS}.")}
+    saved = {attrs.weights_key(n): study.user_attrs[attrs.weights_key(n)] for n in kept_numbers(study.user_attrs)}
     try:
         for key in saved:
             study.set_user_attr(key, None)
@@ -166,10 +168,10 @@ def test_the_kept_model_reproduces_the_trials_validation_score(trainer: str, bat
     run_search(validate_space(raw), best_out="best.yaml")
     study = load_study("kept-reg", None)
     (trial,) = study.trials
-    assert trial.user_attrs["trainer"] == ("jax" if trainer == "auto" else "keras")
+    assert trial.user_attrs[attrs.TRAINER] == ("jax" if trainer == "auto" else "keras")
     assert kept_numbers(study.user_attrs) == [trial.number]
     outcome = train_best(load_space("best.yaml"), output=None, from_search=True)
-    assert outcome.model == "kept" and outcome.trial == trial.number and outcome.epochs == trial.user_attrs["best_epoch"]
+    assert outcome.model == "kept" and outcome.trial == trial.number and outcome.epochs == trial.user_attrs[attrs.BEST_EPOCH]
     assert outcome.val_score == pytest.approx(trial.value, rel=1e-6, abs=0)
     assert outcome.search_score == pytest.approx(trial.value, rel=1e-6, abs=0) and np.isfinite(outcome.test_score)
 

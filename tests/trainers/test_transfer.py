@@ -17,6 +17,7 @@ from tunecli.config.catalogue import with_defaults  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
 from tunecli.data import BaseLayer, BaseNetwork  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.trainers import fast  # noqa: E402
 from tunecli.trainers.keras.fit import fit as keras_fit  # noqa: E402
 from tunecli.trainers.keras.model import build_mlp  # noqa: E402
@@ -170,13 +171,13 @@ def test_trial_records_what_it_reused_and_froze() -> None:
     objective = resolve_objective("auto", data.task)
     result = run_trial({**PARAMS, "freeze_epochs": 5, "reuse_layers": 1}, data, Training(max_epochs=2), objective,
                        seed=0)
-    assert result.state == "COMPLETE" and result.extras["trainer"] == "jax"
-    assert result.extras["reused_layers"] == 1 and result.extras["frozen_epochs"] == 2
-    assert result.extras["base"] == "random test base" and result.extras["transfer_widths"] == [10, 12, 12]
+    assert result.state == "COMPLETE" and result.extras[attrs.TRAINER] == "jax"
+    assert result.extras[attrs.REUSED_LAYERS] == 1 and result.extras[attrs.FROZEN_EPOCHS] == 2
+    assert result.extras[attrs.BASE] == "random test base" and result.extras[attrs.TRANSFER_WIDTHS] == [10, 12, 12]
     too_many = run_trial({**PARAMS, "reuse_layers": 3}, data, Training(max_epochs=2), objective, seed=0)
     assert too_many.state == "FAIL" and "reuse_layers" in too_many.reason
     plain = run_trial(PARAMS, tiny(), Training(max_epochs=2), objective, seed=0)
-    assert "reused_layers" not in plain.extras
+    assert attrs.REUSED_LAYERS not in plain.extras
 
 
 def test_keras_callbacks_carry_over_the_two_fits() -> None:

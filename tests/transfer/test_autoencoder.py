@@ -12,6 +12,7 @@ init_backend(None)
 from tests.trainers.transfer_data import tiny  # noqa: E402
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import Training  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.transfer.autoencoder import fit_autoencoder, train_autoencoder  # noqa: E402
 from tunecli.transfer.base_model import PRETRAINED  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
@@ -34,8 +35,8 @@ def test_a_trial_starts_from_the_pretrained_encoder() -> None:
     data.base = train_autoencoder(data.x_train, [16], "relu", epochs=2, seed=0)
     result = run_trial({"n_hidden": 2, "n_neurons": 8, "freeze_epochs": 1, "learning_rate": 0.01}, data,
                        Training(max_epochs=2), resolve_objective("auto", data.task), seed=0)
-    assert result.state == "COMPLETE" and result.extras["base"] == PRETRAINED
-    assert result.extras["transfer_widths"] == [16, 8] and result.extras["frozen_epochs"] == 1
+    assert result.state == "COMPLETE" and result.extras[attrs.BASE] == PRETRAINED
+    assert result.extras[attrs.TRANSFER_WIDTHS] == [16, 8] and result.extras[attrs.FROZEN_EPOCHS] == 1
 
 
 def test_the_autoencoder_needs_widths() -> None:

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow  # every test runs searches
 
 
 from tests.helpers import invoke_in  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.studies.storage import load_study  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "search_spaces"
@@ -56,9 +57,9 @@ def test_task_b_reuses_task_a_and_train_replays_it(task_a: Path) -> None:
     trials = [t for t in summary["trials"] if t["state"] == "COMPLETE"]
     assert trials
     for trial in trials:
-        attrs = load_study("mnist-task-b-transfer", str(task_a / "tunecli.journal")).trials[trial["number"]].user_attrs
-        assert attrs["reused_layers"] == trial["params"]["reuse_layers"]
-        assert attrs["base"].endswith("task_a.keras") and attrs["transfer_activation"] == "relu"
+        stored = load_study("mnist-task-b-transfer", str(task_a / "tunecli.journal")).trials[trial["number"]].user_attrs
+        assert stored[attrs.REUSED_LAYERS] == trial["params"]["reuse_layers"]
+        assert stored[attrs.BASE].endswith("task_a.keras") and stored[attrs.TRANSFER_ACTIVATION] == "relu"
     best = yaml.safe_load((task_a / "mnist-task-b-transfer-best.yaml").read_text())
     assert best["transfer"] == {"from": "models/task_a.keras"} and "reuse_layers" in best["space"]
     result = invoke_in(task_a, "train", "mnist-task-b-transfer-best.yaml", "--output", "b.keras")
@@ -76,9 +77,9 @@ def test_task_b_from_an_autoencoder_trains_it_once_per_study(task_a: Path, monke
     result = invoke_in(task_a, "search", name, "--json")
     assert result.exit_code == 0, result.output
     assert len(calls) == 1 and calls[0] > 60          # the training rows and the rest of digits (labels unused)
-    attrs = load_study("mnist-task-b-pretrain", str(task_a / "tunecli.journal")).user_attrs
-    stored = [v for k, v in attrs.items() if k.startswith("pretrain.")]
-    assert len(stored) == 1 and stored[0]["rows"] == calls[0] and len(stored[0]["losses"]) == 2
+    encoders = list(attrs.members(load_study("mnist-task-b-pretrain", str(task_a / "tunecli.journal")).user_attrs,
+                                  attrs.PRETRAIN).values())
+    assert len(encoders) == 1 and encoders[0].rows == calls[0] and len(encoders[0].losses) == 2
     result = invoke_in(task_a, "search", name, "--trials", "5", "--json")   # resumed: the stored encoder is reused
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
@@ -94,5 +95,5 @@ def test_recycled_workers_reuse_the_stored_encoder(task_a: Path) -> None:
     (task_a / "workers.yaml").write_text(yaml.safe_dump(raw))
     result = invoke_in(task_a, "search", "workers.yaml", "--json")
     assert result.exit_code == 0, result.output
-    attrs = load_study("pretrain-workers", str(task_a / "tunecli.journal")).user_attrs
-    assert len([k for k in attrs if k.startswith("pretrain.")]) == 1   # not one per worker generation
+    stored = load_study("pretrain-workers", str(task_a / "tunecli.journal")).user_attrs
+    assert len(attrs.members(stored, attrs.PRETRAIN)) == 1   # not one per worker generation

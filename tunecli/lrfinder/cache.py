@@ -9,6 +9,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tunecli.config.catalogue import layer_widths
+from tunecli.studies import attrs
 from tunecli.trainers.transfer import phases, plan
 
 if TYPE_CHECKING:
@@ -16,9 +17,6 @@ if TYPE_CHECKING:
 
     from tunecli.config.params import LrFinderParam
     from tunecli.data import Dataset
-
-#: The study user attributes that hold the range tests: ``lr_test.<key>``.
-PREFIX = "lr_test."
 
 
 def range_test_key(p: dict[str, Any], dataset: Dataset) -> str:
@@ -51,25 +49,26 @@ def range_test_key(p: dict[str, Any], dataset: Dataset) -> str:
 
 class StudyLRCache(MutableMapping):
     """The LR range tests of a study, one per structure (``range_test_key``), kept as study user attributes
-    ``lr_test.<key>``: every worker, machine and resumed run of the study reuses them."""
+    ``lr_test.<key>`` (``attrs.lr_test_key``; a test as ``attrs.lr_test_record`` writes it): every worker, machine
+    and resumed run of the study reuses them."""
 
     def __init__(self, study: optuna.Study) -> None:
         self.study = study
 
     def __getitem__(self, key: str) -> Any:
-        value = self.study.user_attrs.get(PREFIX + key)
+        value = attrs.read(self.study.user_attrs, attrs.lr_test_key(key))
         if value is None:
             raise KeyError(key)
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.study.set_user_attr(PREFIX + key, value)
+        self.study.set_user_attr(attrs.lr_test_key(key), value)
 
     def __delitem__(self, key: str) -> None:
-        self.study.set_user_attr(PREFIX + key, None)
+        self.study.set_user_attr(attrs.lr_test_key(key), None)
 
     def __iter__(self) -> Iterator[str]:
-        return (k[len(PREFIX):] for k, v in self.study.user_attrs.items() if k.startswith(PREFIX) and v)
+        return iter(attrs.members(self.study.user_attrs, attrs.LR_TEST))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

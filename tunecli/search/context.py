@@ -11,6 +11,7 @@ from tunecli.config.catalogue import with_defaults
 from tunecli.data.folds import pooled_rows
 from tunecli.lrfinder.cache import StudyLRCache
 from tunecli.search.engines import SearchContext
+from tunecli.studies import attrs
 from tunecli.trainers import fast
 from tunecli.trainers.fast import cost
 from tunecli.trainers.fast.members import group_key
@@ -35,8 +36,8 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
     ctx.limit = limit
     ctx.run_group = _group_runner(space, dataset, objective, lr_cache)
     ctx.members = lambda config: members_for(config, space, dataset)
-    if study.user_attrs.get("val_rows") != pooled_rows(dataset):  # what the scores' standard errors rest on
-        study.set_user_attr("val_rows", pooled_rows(dataset))
+    if attrs.read(study.user_attrs, attrs.VAL_ROWS) != pooled_rows(dataset):  # what the scores' standard errors rest on
+        study.set_user_attr(attrs.VAL_ROWS, pooled_rows(dataset))
     progress.done = ctx.finished()
     progress.set_best(study)
     return ctx

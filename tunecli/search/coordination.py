@@ -27,10 +27,8 @@ from optuna.trial import TrialState
 
 from tunecli import interrupt
 from tunecli.liveness import holder, holder_dead
+from tunecli.studies import attrs
 
-DISCARDED = "discarded"          # user attribute: why a trial does not count
-HEARTBEAT = "heartbeat"          # user attribute: last sign of life (unix time)
-OWNER = "worker"                 # user attribute: the process running the trial (host:pid:pid-namespace)
 COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -52,7 +50,7 @@ def grace_seconds() -> float:
 
 
 def counts(trial: optuna.trial.FrozenTrial) -> bool:
-    return trial.state in COUNTED_STATES and not trial.user_attrs.get(DISCARDED)
+    return trial.state in COUNTED_STATES and not attrs.read(trial.user_attrs, attrs.DISCARDED)
 
 
 def finished(study: optuna.Study) -> int:
@@ -78,18 +76,18 @@ def open_slots(study: optuna.Study, total: int) -> int:
 def discard(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
     if why.startswith("interrupted") and interrupt.requested():  # name the signal received: Ctrl-C or SIGTERM
         why = f"interrupted ({interrupt.describe()})"
-    trial.set_user_attr(DISCARDED, why)
+    trial.set_user_attr(attrs.DISCARDED, why)
     study.tell(trial, state=TrialState.FAIL)
 
 
 def _dead(t: optuna.trial.FrozenTrial) -> bool:
     """A RUNNING trial whose process is known to be gone, or silent for longer than the grace period."""
-    return holder_dead(t.user_attrs.get(OWNER)) or _stale(t)
+    return holder_dead(attrs.read(t.user_attrs, attrs.OWNER)) or _stale(t)
 
 
 def _stale(t: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
     now = time.time() if now is None else now
-    last = t.user_attrs.get(HEARTBEAT)
+    last = attrs.read(t.user_attrs, attrs.HEARTBEAT)
     if last is None:
         last = t.datetime_start.timestamp() if t.datetime_start else now
     return now - float(last) > grace_seconds()
@@ -108,18 +106,18 @@ def reap_owner(study: optuna.Study, pid: int, why: str, *, requeue: bool = True)
     """
     who = holder(pid)
     return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if t.user_attrs.get(OWNER) == who and _reap(study, t, why, requeue=requeue)]
+            if attrs.read(t.user_attrs, attrs.OWNER) == who and _reap(study, t, why, requeue=requeue)]
 
 
 def _reap(study: optuna.Study, t: optuna.trial.FrozenTrial, why: str, *, requeue: bool) -> bool:
     storage = study._storage  # noqa: SLF001 - Optuna has no public API to fail another process's trial
     try:
-        storage.set_trial_user_attr(t._trial_id, DISCARDED, why)  # noqa: SLF001
+        storage.set_trial_user_attr(t._trial_id, attrs.DISCARDED, why)  # noqa: SLF001
         storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # noqa: SLF001
     except (RuntimeError, ValueError):  # another worker reaped it first
         return False
     if requeue:
-        study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number}, skip_if_exists=False)
+        study.enqueue_trial(dict(t.params), user_attrs={attrs.RETRY_OF: t.number}, skip_if_exists=False)
     return True
 
 
@@ -139,19 +137,19 @@ class Heartbeat:
     def _run(self) -> None:
         while not self.stop.wait(heartbeat_seconds()):
             try:
-                self.storage.set_trial_user_attr(self.trial_id, HEARTBEAT, time.time())
+                self.storage.set_trial_user_attr(self.trial_id, attrs.HEARTBEAT, time.time())
             except Exception:  # noqa: BLE001 - the trial finished meanwhile, or the store hiccuped
                 return
 
     def _discard(self) -> None:
         """The forced exit's cleanup: the trial does not count (like a trial stopped by Ctrl-C)."""
         self.stop.set()
-        self.storage.set_trial_user_attr(self.trial_id, DISCARDED, f"interrupted ({interrupt.describe()})")
+        self.storage.set_trial_user_attr(self.trial_id, attrs.DISCARDED, f"interrupted ({interrupt.describe()})")
         self.storage.set_trial_state_values(self.trial_id, TrialState.FAIL)
 
     def __enter__(self) -> Heartbeat:
-        self.storage.set_trial_user_attr(self.trial_id, OWNER, holder())
-        self.storage.set_trial_user_attr(self.trial_id, HEARTBEAT, time.time())
+        self.storage.set_trial_user_attr(self.trial_id, attrs.OWNER, holder())
+        self.storage.set_trial_user_attr(self.trial_id, attrs.HEARTBEAT, time.time())
         self.unregister = interrupt.on_force_exit(self._discard)
         self.thread.start()
         return self

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tunecli import interrupt
-from tunecli.studies.results import REPEATS, repeats_of, trained_config
+from tunecli.studies import attrs
+from tunecli.studies.results import repeats_of, trained_config
 
 if TYPE_CHECKING:
     import optuna
@@ -62,8 +63,8 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, 
         return 0
     ran = 0
     while True:
-        attrs = study.user_attrs
-        jobs = [(t, n) for t in _top(study, top) for n in range(len(repeats_of(attrs, t)), seeds)]
+        stored = study.user_attrs
+        jobs = [(t, n) for t in _top(study, top) for n in range(len(repeats_of(stored, t)), seeds)]
         if not jobs:
             return ran
         configs = [_config(t) for t, _ in jobs]
@@ -77,10 +78,11 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, 
             for (trial, _), result in zip(chosen, results):
                 repeats = repeats_of(study.user_attrs, trial)
                 repeats.append(result.value if result.state == "COMPLETE" else None)
-                study.set_user_attr(f"{REPEATS}.{trial.number}", repeats)
+                study.set_user_attr(attrs.repeats_key(trial.number), repeats)
             ran += len(group)
 
 
 def _config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """The configuration a trial trained (an LR found by the range test is used as it was)."""
-    return trained_config(dict(trial.user_attrs.get("config") or trial.params), trial.user_attrs.get("lr_used"))
+    return trained_config(dict(attrs.read(trial.user_attrs, attrs.CONFIG) or trial.params),
+                          attrs.read(trial.user_attrs, attrs.LR_USED))

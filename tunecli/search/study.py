@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tunecli.errors import StorageError
 from tunecli.search.samplers import make_pruner, make_sampler
+from tunecli.studies import attrs
 from tunecli.studies.storage import open_storage
 from tunecli.studies.urls import describe
 
@@ -36,7 +37,7 @@ def create_or_resume(space: SearchSpace, objective: Objective, storage_url: str 
     except KeyError:
         study = optuna.create_study(study_name=space.study, storage=storage, direction=objective.direction,
                                     sampler=sampler, pruner=pruner, load_if_exists=True)
-    old = study.user_attrs.get("fingerprint")
+    old = attrs.read(study.user_attrs, attrs.FINGERPRINT)
     if old and old != fingerprint(space):
         raise StorageError(
             f"study {space.study!r} was created from a different search space (its data, objective or space "
@@ -46,9 +47,10 @@ def create_or_resume(space: SearchSpace, objective: Objective, storage_url: str 
         raise StorageError(f"study {space.study!r} {study.direction.name.lower()}s; this file asks to "
                            f"{objective.direction}", source=describe(storage_url), field="objective")
     if not old:
-        for key, value in {"fingerprint": fingerprint(space), "objective": objective.metric,
-                           "engine": space.search.engine, "algorithm": space.search.algorithm,
-                           "pruner": space.search.pruner, "max_epochs": space.training.max_epochs,
-                           "space_file": space.raw, "fixed": space.fixed_values()}.items():
+        record = attrs.study_record(fingerprint=fingerprint(space), objective=objective.metric,
+                                    engine=space.search.engine, algorithm=space.search.algorithm,
+                                    pruner=space.search.pruner, max_epochs=space.training.max_epochs,
+                                    space_file=space.raw, fixed=space.fixed_values())
+        for key, value in record.items():
             study.set_user_attr(key, value)
     return study

@@ -1,31 +1,30 @@
 """The trained weights of a search's best trials, kept in the study itself.
 
-These MLPs weigh kilobytes, so the search keeps the weights of its ``keep_count(search.rerank.top)``
-best trials (at least one), each the weights its score is of (best epoch, or the last one with
-``restore_best_weights: false``): the study's user attribute ``weights.<trial number>`` holds the
-trial's epoch, trainer and score and the arrays of ``model.get_weights()`` as base64 ``.npz``
-(``trainers.keras.weights``). In the study, so that worker processes, other machines and
-PostgreSQL stores keep them too. When a better trial arrives, the attribute of the one that falls
-out of the top is set to None (Optuna cannot delete a study attribute). The ranking is re-ranking's:
-a re-ranked trial counts with the mean of its runs. ``tunecli train --from-search`` loads them.
+These MLPs weigh kilobytes, so the search keeps the weights of its ``keep_count(search.rerank.top)`` best
+trials (at least one), each the weights its score is of (best epoch, or the last one with
+``restore_best_weights: false``): the study's user attribute ``weights.<trial number>`` holds the trial's
+epoch, trainer and score and the arrays of ``model.get_weights()`` as base64 ``.npz``
+(``trainers.keras.weights``; the record: ``studies.attrs.kept_record``, read by ``attrs.kept``). In the study,
+so that worker processes, other machines and PostgreSQL stores keep them too. When a better trial arrives, the
+attribute of the one that falls out of the top is set to None (Optuna cannot delete a study attribute). The
+ranking is re-ranking's: a re-ranked trial counts with the mean of its runs. ``tunecli train --from-search``
+loads them.
 
-Workers that finish at the same moment may each keep their trial; the next trial to finish drops
-the extra one. This module imports neither Keras nor JAX.
+Workers that finish at the same moment may each keep their trial; the next trial to finish drops the extra
+one. This module imports neither Keras nor JAX.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tunecli.studies import attrs
 from tunecli.studies.results import mean, repeats_of
 
 if TYPE_CHECKING:
     import numpy as np
     import optuna
-
-#: Study user attribute ``weights.<trial number>``: a kept trial's weights (None once dropped).
-WEIGHTS = "weights"
 
 
 def keep_count(top: int) -> int:
@@ -37,27 +36,11 @@ def ranking(study: optuna.Study) -> list[int]:
     """The numbers of the complete trials, best first (a re-ranked trial by the mean of its runs)."""
     from optuna.trial import TrialState
 
-    attrs = study.user_attrs
+    stored = study.user_attrs
     sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
-    scored = [(mean(repeats_of(attrs, t)), t.number)
+    scored = [(mean(repeats_of(stored, t)), t.number)
               for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
     return [number for _, number in sorted((sign * s, n) for s, n in scored if math.isfinite(s))]
-
-
-def kept_numbers(study_attrs: dict[str, Any]) -> list[int]:
-    """The trials whose weights the study holds now."""
-    out = []
-    for key, value in study_attrs.items():
-        head, _, number = key.partition(".")
-        if head == WEIGHTS and number.isdigit() and value:
-            out.append(int(number))
-    return sorted(out)
-
-
-def kept(study_attrs: dict[str, Any], number: int) -> dict[str, Any] | None:
-    """The kept weights of trial ``number`` (``weights``: base64 ``.npz``; ``epoch``, ``value``, ``trainer``)."""
-    value = study_attrs.get(f"{WEIGHTS}.{number}")
-    return value if isinstance(value, dict) and isinstance(value.get("weights"), str) else None
 
 
 def keep(study: optuna.Study, number: int, weights: list[np.ndarray] | None, *, top: int,
@@ -69,10 +52,10 @@ def keep(study: optuna.Study, number: int, weights: list[np.ndarray] | None, *, 
     if weights is not None and number in best:
         from tunecli.trainers.keras.weights import to_text
 
-        study.set_user_attr(f"{WEIGHTS}.{number}", {"weights": to_text(weights), "epoch": epoch, "value": value,
-                                                    "trainer": trainer})
+        study.set_user_attr(attrs.weights_key(number), attrs.kept_record(to_text(weights), epoch=epoch, value=value,
+                                                                        trainer=trainer))
         stored = True
-    for old in kept_numbers(study.user_attrs):
+    for old in attrs.kept_numbers(study.user_attrs):
         if old not in best:
-            study.set_user_attr(f"{WEIGHTS}.{old}", None)
+            study.set_user_attr(attrs.weights_key(old), None)
     return stored

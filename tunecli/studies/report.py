@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tunecli.errors import StorageError
+from tunecli.studies import attrs
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, varying_columns
 from tunecli.studies.uncertainty import standard_error, tied
 from tunecli.studies.urls import describe
@@ -29,7 +30,7 @@ class StudyReport:
     storage: str
     direction: str
     objective: str
-    attrs: dict[str, Any]
+    attrs: dict[str, Any]  # the study's user attributes (``studies.attrs``)
     rows: list[dict[str, Any]]
     importances: dict[str, float] = field(default_factory=dict)
     importance_note: str | None = None
@@ -41,6 +42,11 @@ class StudyReport:
             state = "DISCARDED" if row.get("discarded") else row["state"]
             out[state] = out.get(state, 0) + 1
         return out
+
+    @property
+    def max_epochs(self) -> int | None:
+        """The search's epoch budget per trial, as stored with the study."""
+        return attrs.read(self.attrs, attrs.MAX_EPOCHS)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -55,7 +61,7 @@ class StudyReport:
         return {k: v for k, v in (best["params"] if best else {}).items() if k not in varying}
 
     def epochs_summary(self) -> dict[str, Any]:
-        max_epochs = self.attrs.get("max_epochs")
+        max_epochs = self.max_epochs
         run = sum(r["epochs"] or 0 for r in self.rows)
         cap = len(self.rows) * max_epochs if max_epochs else None
         return {"epochs_run": run, "epochs_cap": cap, "saved_fraction": (1 - run / cap) if cap else None}
@@ -66,7 +72,7 @@ class StudyReport:
         runs = [v for v in row.get("repeats") or [] if v is not None]
         if len(runs) >= 2:
             return statistics.stdev(runs) / math.sqrt(len(runs))
-        return standard_error(self.objective, row["value"], self.attrs.get("val_rows"))
+        return standard_error(self.objective, row["value"], attrs.read(self.attrs, attrs.VAL_ROWS))
 
     def tied_with_best(self) -> list[int]:
         """Numbers of the completed trials within noise of the best one (the best included)."""
@@ -82,12 +88,12 @@ class StudyReport:
         best = self.best
         return {
             "study": self.study, "storage": self.storage, "objective": self.objective, "direction": self.direction,
-            "engine": self.attrs.get("engine", "optuna"), "algorithm": self.attrs.get("algorithm"),
-            "pruner": self.attrs.get("pruner"), "counts": self.counts,
+            "engine": attrs.read(self.attrs, attrs.ENGINE, "optuna"), "algorithm": attrs.read(self.attrs, attrs.ALGORITHM),
+            "pruner": attrs.read(self.attrs, attrs.PRUNER), "counts": self.counts,
             "best_value": best["value"] if best else None, "best_trial": best["number"] if best else None,
             "best_standard_error": self.standard_error(best) if best else None,
             "best_runs": len(best.get("repeats") or [1]) if best else None,
-            "validation_rows": self.attrs.get("val_rows"), "tied_with_best": self.tied_with_best(),
+            "validation_rows": attrs.read(self.attrs, attrs.VAL_ROWS), "tied_with_best": self.tied_with_best(),
             "total_seconds": round(sum(seconds), 2),
             "median_seconds": round(statistics.median(seconds), 2) if seconds else None,
             **self.epochs_summary(), "fixed": self.fixed(),
@@ -95,7 +101,7 @@ class StudyReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape: study, direction, best, trials (+ summary, importances)."""
-        max_epochs = self.attrs.get("max_epochs")
+        max_epochs = self.max_epochs
         trials = [public_trial(r, max_epochs) for r in ranked(self.rows, self.direction)]
         return {"study": self.study, "direction": self.direction, "objective": self.objective,
                 "best": public_trial(self.best, max_epochs) if self.best else None, "trials": trials,
@@ -105,7 +111,7 @@ class StudyReport:
         """The best configuration as a space file with every value fixed."""
         if self.best is None:
             raise StorageError("the study has no completed trial to export", source=self.storage, field=self.study)
-        raw = self.attrs.get("space_file") or {}
+        raw = attrs.read(self.attrs, attrs.SPACE_FILE, {})
         return fixed_space(raw, self.best, self.study, self.objective)
 
 
@@ -113,10 +119,10 @@ def build_report(study: Any, storage_url: str | None, *, importances: bool = Tru
     rows = trial_rows(study)
     if not rows:
         raise StorageError(f"study {study.study_name!r} has no trials yet", source=describe(storage_url))
-    attrs = dict(study.user_attrs)
+    stored = dict(study.user_attrs)
     direction = study.direction.name.lower()
-    report = StudyReport(study.study_name, describe(storage_url), direction, attrs.get("objective", "value"),
-                         attrs, rows)
+    report = StudyReport(study.study_name, describe(storage_url), direction,
+                         attrs.read(stored, attrs.OBJECTIVE, "value"), stored, rows)
     if importances:
         report.importances, report.importance_note = _importances(study)
     return report

@@ -1,6 +1,8 @@
 """Trials of a study as plain rows, ranking, and the best configuration as a space file.
 
-Shared by ``search`` (final table) and ``report``; imports Optuna only, never Keras.
+Shared by ``search`` (final table) and ``report``; imports Optuna only, never Keras. A row is the report's own
+format (its keys are those of ``PUBLIC_KEYS`` and a few more); ``trial_rows`` reads the stored attributes into
+it through ``studies.attrs``.
 """
 
 from __future__ import annotations
@@ -16,19 +18,18 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tunecli.errors import TuneCliError, os_reason
+from tunecli.studies import attrs
 from tunecli.studies.diagnostics import diagnose
 
 if TYPE_CHECKING:
     import optuna
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
-#: Study user attribute ``repeats.<trial number>``: a re-ranked trial's runs, its own first (``search.rerank``).
-REPEATS = "repeats"
 
 
 def repeats_of(study_attrs: dict[str, Any], trial: optuna.trial.FrozenTrial) -> list[float | None]:
     """A trial's runs, its own first (just its own before it is re-ranked)."""
-    return list(study_attrs.get(f"{REPEATS}.{trial.number}") or [trial.value])
+    return list(attrs.read(study_attrs, attrs.repeats_key(trial.number)) or [trial.value])
 
 
 def trained_config(config: dict[str, Any], lr_used: float | None) -> dict[str, Any]:
@@ -51,26 +52,28 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
 
     A re-ranked trial's ``value`` is the mean of its runs, listed in ``repeats`` (its own run first).
     """
-    rows = []
     study_attrs = study.user_attrs
-    for t in study.get_trials(deepcopy=False):
-        attrs = t.user_attrs
-        value = t.value if t.state.name == "COMPLETE" else attrs.get("best_value")
-        repeats = study_attrs.get(f"{REPEATS}.{t.number}") if t.state.name == "COMPLETE" else None
-        if repeats:
-            value = mean(repeats)
-        reason = attrs.get("fail_reason") or attrs.get("discarded")
-        rows.append({
-            "repeats": repeats,
-            "number": t.number, "state": t.state.name, "value": value,
-            "params": attrs.get("config", dict(t.params)), "epochs": attrs.get("epochs"),
-            "seconds": attrs.get("seconds", t.duration.total_seconds() if t.duration else 0.0),
-            "reason": reason, "curve": attrs.get("curve", {}),
-            "best_epoch": attrs.get("best_epoch"), "fit_seconds": attrs.get("fit_seconds"),
-            "lr_used": attrs.get("lr_used"), "lr_curve": attrs.get("lr_curve"),
-            "discarded": attrs.get("discarded"), "trainer": attrs.get("trainer"),
-        })
-    return rows
+    return [_row(t, study_attrs) for t in study.get_trials(deepcopy=False)]
+
+
+def _row(t: optuna.trial.FrozenTrial, study_attrs: dict[str, Any]) -> dict[str, Any]:
+    """One trial's row, read from its stored attributes (and the study's, for its re-ranked runs)."""
+    stored, complete = t.user_attrs, t.state.name == "COMPLETE"
+    value = t.value if complete else attrs.read(stored, attrs.BEST_VALUE)
+    repeats = attrs.read(study_attrs, attrs.repeats_key(t.number)) if complete else None
+    if repeats:
+        value = mean(repeats)
+    discarded = attrs.read(stored, attrs.DISCARDED)
+    return {
+        "repeats": repeats,
+        "number": t.number, "state": t.state.name, "value": value,
+        "params": attrs.read(stored, attrs.CONFIG, dict(t.params)), "epochs": attrs.read(stored, attrs.EPOCHS),
+        "seconds": attrs.read(stored, attrs.SECONDS, t.duration.total_seconds() if t.duration else 0.0),
+        "reason": attrs.read(stored, attrs.FAIL_REASON) or discarded, "curve": attrs.read(stored, attrs.CURVE, {}),
+        "best_epoch": attrs.read(stored, attrs.BEST_EPOCH), "fit_seconds": attrs.read(stored, attrs.FIT_SECONDS),
+        "lr_used": attrs.read(stored, attrs.LR_USED), "lr_curve": attrs.read(stored, attrs.LR_CURVE),
+        "discarded": discarded, "trainer": attrs.read(stored, attrs.TRAINER),
+    }
 
 
 def ranked(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:

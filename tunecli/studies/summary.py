@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tunecli.studies import attrs
+
 if TYPE_CHECKING:
     import optuna
 
@@ -40,6 +42,6 @@ def _summary(study: optuna.Study) -> StudySummary:
     maximize = study.direction == StudyDirection.MAXIMIZE
     best = (max if maximize else min)((t.value for t in done), default=None)
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    return StudySummary(study.study_name, study.user_attrs.get("engine", "optuna"), counts[TrialState.COMPLETE],
+    return StudySummary(study.study_name, attrs.read(study.user_attrs, attrs.ENGINE, "optuna"), counts[TrialState.COMPLETE],
                         counts[TrialState.PRUNED], counts[TrialState.FAIL], counts[TrialState.RUNNING], best,
                         "maximize" if maximize else "minimize", max(ends).strftime("%Y-%m-%d %H:%M") if ends else None)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunecli.config.catalogue import with_defaults
 from tunecli.errors import TuneCliError, shorten, show
-from tunecli.search.weights import kept, kept_numbers
+from tunecli.studies import attrs
 from tunecli.studies.results import trained_config
 from tunecli.studies.storage import load_study
 from tunecli.studies.urls import describe
@@ -33,8 +33,8 @@ def kept_model(job: Job, storage_url: str | None, option: str | None = "--from-s
     found = _Found(job, storage_url, option)
     model = found.model()
     entry, trial = found.entry, found.trial
-    epoch = entry.get("epoch")
-    curve = (trial.user_attrs.get("curve") or {}).get(job.metric) if trial is not None else None
+    epoch = entry.epoch
+    curve = attrs.read(trial.user_attrs, attrs.CURVE, {}).get(job.metric) if trial is not None else None
     search_score = curve[epoch - 1] if isinstance(epoch, int) and curve and 0 < epoch <= len(curve) else None
     validation = val_score(model, job)
     test, mc_mean, mc_std = test_score(model, job)
@@ -64,11 +64,11 @@ class _Found:
         self.trial = next((t for t in study.get_trials(deepcopy=False) if t.number == self.number), None)
         self.config = self._config(self.trial)
 
-    def _entry(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        entry = kept(attrs, self.number)
+    def _entry(self, stored: dict[str, Any]) -> attrs.Kept:
+        entry = attrs.kept(stored, self.number)
         if entry is not None:
             return entry
-        others = kept_numbers(attrs)
+        others = attrs.kept_numbers(stored)
         why = (f"a search keeps the weights of its best trials only (search.rerank.top, at least 1; now "
                f"{shorten(', '.join(f'#{n}' for n in others), 60)}), and this one fell out of them or never ranked"
                if others else "this study keeps none (made before tunecli kept weights, or no trial completed)")
@@ -77,8 +77,8 @@ class _Found:
 
     def _config(self, trial: optuna.trial.FrozenTrial | None) -> dict[str, Any]:
         """The configuration the trial trained, checked to be the space's."""
-        config = trained_config(dict(trial.user_attrs.get("config") or trial.params),
-                                trial.user_attrs.get("lr_used")) if trial is not None else {}
+        config = trained_config(dict(attrs.read(trial.user_attrs, attrs.CONFIG) or trial.params),
+                                attrs.read(trial.user_attrs, attrs.LR_USED)) if trial is not None else {}
         params = self.job.params
         differ = [k for k in dict.fromkeys([*params, *config]) if params.get(k) != config.get(k)]
         if differ:
@@ -95,7 +95,7 @@ class _Found:
         from tunecli.trainers.keras.model import build_mlp
 
         try:
-            arrays = from_text(self.entry["weights"])
+            arrays = from_text(self.entry.weights)
         except ValueError as exc:
             raise TuneCliError(f"the kept weights of {self.where} are unreadable ({exc}); {self.rerun}",
                                source=describe(self.storage_url), field="origin") from None

@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from tunecli.data import BaseLayer, BaseNetwork
 
 
+class Reused(NamedTuple):
+    """What a trial reused and froze, to record with it (``studies.attrs.reused_record``)."""
+
+    layers: int          # hidden layers copied from the base
+    frozen_epochs: int   # epochs they stayed frozen (at most the epochs trained)
+    base: str            # the base network's source
+    widths: list[int]    # the hidden widths the trial trained
+    activation: str      # the base's activation, which the trial trained with
+
+
 class Phases(NamedTuple):
     """How a trial of ``max_epochs`` epochs splits: ``frozen`` epochs first, then fine-tuning at ``factor``."""
 
@@ -102,10 +112,10 @@ def phases(p: dict[str, Any], base: BaseNetwork | None, max_epochs: int | None =
     return Phases(r, freeze if max_epochs is None else min(freeze, max_epochs), factor)
 
 
-def describe(p: dict[str, Any], base: BaseNetwork | None, epochs: int) -> dict[str, Any]:
-    """What a trial reused and froze, to record with it (empty without reused layers)."""
+def describe(p: dict[str, Any], base: BaseNetwork | None, epochs: int) -> Reused | None:
+    """What a trial of ``epochs`` epochs reused and froze (None without reused layers)."""
     planned, reused = plan(p, base)
     if base is None or not reused:
-        return {}
-    return {"reused_layers": len(reused), "frozen_epochs": min(phases(p, base).frozen, epochs), "base": base.source,
-            "transfer_widths": layer_widths(planned), "transfer_activation": planned["activation"]}
+        return None
+    return Reused(len(reused), min(phases(p, base).frozen, epochs), base.source, layer_widths(planned),
+                  planned["activation"])

@@ -1,8 +1,9 @@
 """``pretrain:``: the autoencoder's encoder, trained once per study and stored with it.
 
 The encoder is kept in the study's user attributes (``pretrain.<key>``, the key a digest of the settings and
-the rows it trains on), so that every worker process, a resumed search, re-ranking and ``tunecli train`` start
-from the very same weights, whatever the store (a journal file, SQLite, PostgreSQL).
+the rows it trains on; the record: ``studies.attrs.encoder_record``), so that every worker process, a resumed
+search, re-ranking and ``tunecli train`` start from the very same weights, whatever the store (a journal file,
+SQLite, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunecli.data.dataset import BaseLayer, BaseNetwork
+from tunecli.studies.attrs import PRETRAIN, Encoder, encoder_record, members, pretrain_key, read
 from tunecli.transfer.base_model import PRETRAINED
 
 if TYPE_CHECKING:
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 
     from tunecli.config.space import SearchSpace
     from tunecli.data import Dataset
-
-ATTR = "pretrain.{}"
 
 
 def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | None = None, *,
@@ -43,7 +43,7 @@ def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | 
     seed = space.search.seed if seed is None else seed
     x = _rows(space, dataset)
     key = _key(space, x, seed)
-    stored = (study.user_attrs if study is not None else attrs or {}).get(ATTR.format(key))
+    stored = read(study.user_attrs if study is not None else attrs or {}, pretrain_key(key))
     base = _decode(stored, dataset.n_features) if stored else None
     if base is None:
         from tunecli.transfer.autoencoder import fit_autoencoder
@@ -52,7 +52,7 @@ def with_pretrained(space: SearchSpace, dataset: Dataset, study: optuna.Study | 
         fitted = fit_autoencoder(x, list(settings.layers), settings.activation, settings.epochs, seed)
         base = fitted.base
         if study is not None:
-            study.set_user_attr(ATTR.format(key), _encode(base, [float(v) for v in fitted.losses], len(x)))
+            study.set_user_attr(pretrain_key(key), _encode(base, fitted.losses, len(x)))
     return dataclasses.replace(dataset, base=base)
 
 
@@ -79,18 +79,18 @@ def _encode(base: BaseNetwork, losses: list[float], rows: int) -> dict[str, Any]
     from tunecli.trainers.keras.weights import to_text
 
     arrays = [a for layer in base.layers for a in (layer.kernel, layer.bias)]
-    return {"weights": to_text(arrays), "activation": base.activation, "losses": losses, "rows": rows}
+    return encoder_record(to_text(arrays), activation=base.activation, losses=losses, rows=rows)
 
 
-def _decode(stored: Any, n_features: int) -> BaseNetwork | None:
+def _decode(stored: Encoder, n_features: int) -> BaseNetwork | None:
     """The stored encoder; None when it is unreadable (it is then trained again)."""
     from tunecli.trainers.keras.weights import from_text
 
     try:
-        arrays = from_text(stored["weights"])
-        activation = str(stored["activation"])
-    except (KeyError, TypeError, ValueError):
+        arrays = from_text(stored.weights)
+    except ValueError:
         return None
+    activation = stored.activation
     if len(arrays) % 2 or not arrays or arrays[0].shape[0] != n_features:
         return None
     layers = tuple(BaseLayer(arrays[i], arrays[i + 1], activation) for i in range(0, len(arrays), 2))
@@ -99,7 +99,6 @@ def _decode(stored: Any, n_features: int) -> BaseNetwork | None:
 
 def pretrain_summary(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     """What the study's stored encoder trained on and its reconstruction losses (for reports)."""
-    for name, value in attrs.items():
-        if name.startswith("pretrain.") and isinstance(value, dict):
-            return {"rows": value.get("rows"), "losses": value.get("losses")}
+    for encoder in members(attrs, PRETRAIN).values():
+        return {"rows": encoder.rows, "losses": encoder.losses}
     return None

@@ -88,7 +88,7 @@ def study_report(report: StudyReport, top: int) -> None:
         lines.append("fixed      " + ", ".join(f"{k}={fmt(v)}" for k, v in s["fixed"].items()))
     console.print(Panel("\n".join(lines), title=f"study {report.study}", subtitle=report.storage, expand=False))
     rows = [r for r in ranked(report.rows, report.direction) if not r["discarded"]][:top]
-    max_epochs = report.attrs.get("max_epochs")
+    max_epochs = report.max_epochs
     tied_numbers = set(s["tied_with_best"])
     for row in rows:
         row["flags"] = " ".join(diagnose(row, max_epochs) + (["≈"] if row["number"] in tied_numbers else []))

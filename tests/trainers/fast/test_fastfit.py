@@ -17,6 +17,7 @@ from tunecli.config.catalogue import ACTIVATIONS, OPTIMIZERS, with_defaults  # n
 from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import DataSpec, Training  # noqa: E402
 from tunecli.data import Dataset, load_data  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.trainers.fast import compile as fast_compile  # noqa: E402
 from tunecli.trainers.fast import initial, maths, stopping, structure  # noqa: E402
 from tunecli.trainers.keras.model import keras  # noqa: E402
@@ -149,7 +150,7 @@ def test_fast_trial_learns_and_is_reproducible(digits: Dataset) -> None:
     params = {"n_neurons": 50, "dropout": 0.1, "learning_rate": 3e-3}
     first = run_trial(params, digits, Training(max_epochs=4), objective, seed=5)
     again = run_trial(params, digits, Training(max_epochs=4), objective, seed=5)
-    assert first.extras["trainer"] == "jax"
+    assert first.extras[attrs.TRAINER] == "jax"
     assert first.value > 0.9 and first.history == again.history
     assert set(first.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
@@ -199,6 +200,6 @@ def test_regression_trial_reports_keras_metric_names() -> None:
     data = tiny_dataset("regression")
     result = run_trial({"loss": "huber", "l2": 1e-3, "max_norm": 2.0, "schedule": "performance"}, data,
                        Training(max_epochs=3), resolve_objective("auto", data.task), seed=0)
-    assert result.state == "COMPLETE" and result.extras["trainer"] == "jax"
+    assert result.state == "COMPLETE" and result.extras[attrs.TRAINER] == "jax"
     assert set(result.history) == {"loss", "rmse", "mae", "val_loss", "val_rmse", "val_mae"}
     assert all(np.isfinite(v) for vals in result.history.values() for v in vals)

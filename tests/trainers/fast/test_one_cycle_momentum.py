@@ -18,6 +18,7 @@ from tunecli.config.objective import resolve_objective  # noqa: E402
 from tunecli.config.space import Training, validate_space  # noqa: E402
 from tunecli.data import Dataset  # noqa: E402
 from tunecli.errors import SpaceError  # noqa: E402
+from tunecli.studies import attrs  # noqa: E402
 from tunecli.trainers.fast import compile as fast_compile  # noqa: E402
 from tunecli.trainers.fast import initial, maths, structure  # noqa: E402
 from tunecli.trainers.keras import optimizers  # noqa: E402
@@ -210,9 +211,9 @@ def test_trials_differing_only_in_bounds_share_the_program() -> None:
     for bounds in ([0.7, 0.99], False):
         other = run_trial({"optimizer": "nadam", "schedule": "one_cycle", "cycle_momentum": bounds}, data,
                           training, objective, seed=0)
-        assert other.state == "COMPLETE" and other.extras["trainer"] == "jax"
+        assert other.state == "COMPLETE" and other.extras[attrs.TRAINER] == "jax"
         assert other.history["loss"] != first.history["loss"]
-    assert first.extras["trainer"] == "jax"
+    assert first.extras[attrs.TRAINER] == "jax"
     assert len(fast_compile.EXECUTABLES) == compiled
 
 

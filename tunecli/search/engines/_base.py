@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tunecli.search import coordination
+from tunecli.studies import attrs
 
 if TYPE_CHECKING:
     import optuna
@@ -55,27 +56,19 @@ def rerank_reserve(space: SearchSpace, study: optuna.Study) -> float:
     import optuna
 
     seconds = sorted(s for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                     if isinstance(s := t.user_attrs.get("seconds"), (int, float)))
+                     if (s := attrs.read(t.user_attrs, attrs.SECONDS)) is not None)
     if not seconds:
         return 0.0
     return min(timeout / 2, runs * seconds[len(seconds) // 2])
 
 
 def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
-    """What a trial stores besides its parameters: the full configuration and its learning curve."""
-    attrs: dict[str, Any] = {
-        "config": config, "epochs": result.epochs, "seconds": round(result.seconds, 3),
-        "curve": {k: [round(v, 6) for v in vals] for k, vals in result.history.items()},
-    }
-    if result.first_epoch_seconds is not None:
-        attrs["first_epoch_seconds"] = round(result.first_epoch_seconds, 3)
-    if result.best_epoch is not None:
-        attrs["best_epoch"] = result.best_epoch
-    if result.value is not None:
-        attrs["best_value"] = result.value
-    if result.reason:
-        attrs["fail_reason"] = result.reason
-    return {**attrs, **result.extras}
+    """What a trial stores besides its parameters: the full configuration, its learning curve and what the trial
+    added (``TrialResult.extras``: the trainer, the LR finder's, the reused layers')."""
+    record = attrs.trial_record(config=config, epochs=result.epochs, seconds=result.seconds, history=result.history,
+                                first_epoch_seconds=result.first_epoch_seconds, best_epoch=result.best_epoch,
+                                best_value=result.value, fail_reason=result.reason)
+    return {**record, **result.extras}
 
 
 def keep_weights(ctx: SearchContext, number: int, result: TrialResult) -> None:
@@ -86,7 +79,7 @@ def keep_weights(ctx: SearchContext, number: int, result: TrialResult) -> None:
     from tunecli.search import weights
 
     weights.keep(ctx.study, number, result.weights, top=ctx.space.search.rerank.top, epoch=result.best_epoch,
-                 value=result.value, trainer=result.extras.get("trainer"))
+                 value=result.value, trainer=result.extras.get(attrs.TRAINER))
 
 
 class SearchEngine(abc.ABC):

@@ -22,23 +22,23 @@ from tunecli.config import registry
 from tunecli.config.params import ChoiceParam, FixedParam, FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.runtime import import_keras
 from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, result_attrs
+from tunecli.studies import attrs
 
 RUNS_DIR = "tunecli-runs"
 PROJECT = "keras-tuner"
-PROJECT_ATTR = "keras_tuner_project"  # study user attribute: the folder of its Keras Tuner project, under RUNS_DIR
 
 
 def project_folder(ctx: SearchContext) -> Path:
     """The folder (under ``RUNS_DIR``) of this study's Keras Tuner project; chosen and recorded on the first run."""
-    name = ctx.study.user_attrs.get(PROJECT_ATTR)
+    name = attrs.read(ctx.study.user_attrs, attrs.KERAS_TUNER_PROJECT)
     if not name:
         legacy = Path(RUNS_DIR) / ctx.space.study
-        known = {t.user_attrs.get("kt_trial_id") for t in ctx.study.get_trials(deepcopy=False)} - {None}
+        known = {attrs.read(t.user_attrs, attrs.KT_TRIAL_ID) for t in ctx.study.get_trials(deepcopy=False)} - {None}
         if any((legacy / PROJECT / f"trial_{trial_id}").is_dir() for trial_id in known):
             name = ctx.space.study  # a study made before projects had an id: its project holds its trials
         else:
             name = f"{ctx.space.study}-{uuid.uuid4().hex[:8]}"
-        ctx.study.set_user_attr(PROJECT_ATTR, name)
+        ctx.study.set_user_attr(attrs.KERAS_TUNER_PROJECT, name)
     return Path(RUNS_DIR) / name
 
 
@@ -102,22 +102,23 @@ def record(ctx: SearchContext, params: dict[str, Any], result: Any, config: dict
         specs["lr_multiplier"] = lr.multiplier
     tuned = {k: v for k, v in params.items() if k in specs and not isinstance(specs[k], (FixedParam, LrFinderParam))}
     state = {"COMPLETE": optuna.trial.TrialState.COMPLETE}.get(result.state, optuna.trial.TrialState.FAIL)
-    attrs = {**result_attrs(result, config), "kt_trial_id": trial_id}
+    stored = {**result_attrs(result, config), attrs.KT_TRIAL_ID: trial_id}
     trial = optuna.trial.create_trial(
         params={k: encode(v) for k, v in tuned.items()},
         distributions={k: _distribution(specs[k]) for k in tuned},
         value=result.value if state == optuna.trial.TrialState.COMPLETE else None,
-        state=state, user_attrs=attrs)
+        state=state, user_attrs=stored)
     ctx.study.add_trial(trial)
     if state == optuna.trial.TrialState.COMPLETE:  # its number: the latest trial recorded for this Keras Tuner trial
-        number = max(t.number for t in ctx.study.get_trials(deepcopy=False) if t.user_attrs.get("kt_trial_id") == trial_id)
+        number = max(t.number for t in ctx.study.get_trials(deepcopy=False)
+                     if attrs.read(t.user_attrs, attrs.KT_TRIAL_ID) == trial_id)
         keep_weights(ctx, number, result)
 
 
 def _recorded(ctx: SearchContext, trial_id: str) -> float | None:
     """The stored value of a Keras Tuner trial already written into the study, if any."""
     for t in ctx.study.get_trials(deepcopy=False):
-        if t.user_attrs.get("kt_trial_id") == trial_id and t.value is not None:
+        if attrs.read(t.user_attrs, attrs.KT_TRIAL_ID) == trial_id and t.value is not None:
             return t.value
     return None
 
