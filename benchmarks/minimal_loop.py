@@ -2,9 +2,11 @@
 
 The reference is the smallest loop that trains the same network (pytree parameters, Adam, the whole epoch
 in one ``fori_loop`` over shuffled batch indices, then one validation pass), compiled once; its epoch is
-timed warm. tunecli's epoch is timed through ``tunecli.trainers.fast.meter`` on ``fit`` (warm: a second
-fit of the same structure finds its programs in the cache), and a group of K members through
-``fit_members`` (seconds per member-epoch). Same rows, same batch size, same widths, ReLU, Adam.
+timed warm. tunecli's epoch is timed on its ``Run`` (one trial) and a group of K members on its ``Group``
+(seconds per member-epoch), warm, with the fully optimized program (``tunecli_kK_ms``) and with the program
+the cost model picks for a short trial of 6 epochs (``tunecli_kK_chosen_ms``: -O0 where compiling fast
+saves more than the slower epochs cost). An epoch here is what ``fit`` times: the shuffled order sent,
+the steps, the validation pass and the logs read back. Same rows, batch size and widths, ReLU, Adam.
 
     python -m benchmarks.minimal_loop [--repeats 5] [--members 1,2,4,8,16] [--json out.json]
 
@@ -98,31 +100,33 @@ def minimal_epoch_seconds(data: Any, depth: int, width: int, batch: int, repeats
     return compiled, statistics.median(times)
 
 
-def tunecli_epoch_seconds(data: Any, depth: int, width: int, batch: int, k: int) -> float:
-    """Median warm epoch seconds of tunecli's fast trainer, per member for ``k`` > 1 (``fit_members``)."""
+def tunecli_epoch_seconds(data: Any, depth: int, width: int, batch: int, k: int, optimized: bool) -> float:
+    """Median warm epoch seconds of tunecli's fast trainer (per member for ``k`` > 1: ``members.Group``).
+
+    ``optimized``: the fully optimized program; else the one the cost model picks for a short trial
+    (``cost.quick_compile``: -O0 where the compile saved outweighs the slower epochs).
+    """
     from tunecli.config.catalogue import with_defaults
-    from tunecli.config.objective import resolve_objective
     from tunecli.config.space import Training
-    from tunecli.trainers.fast import meter
-    from tunecli.trainers.fast.loop import fit
-    from tunecli.trainers.fast.members import fit_members
+    from tunecli.trainers.fast.loop import Run
+    from tunecli.trainers.fast.members import Group
 
     training = Training(max_epochs=EPOCHS, early_stopping={"enabled": False})
-    objective = resolve_objective("auto", data.task)
     ps = [with_defaults({"n_hidden": depth, "n_neurons": width, "batch_size": batch, "activation": "relu",
                          "optimizer": "adam", "learning_rate": 1e-3 * (1 + i / 10)}) for i in range(k)]
-
-    def once() -> None:
-        if k == 1:
-            fit(ps[0], data, training, objective, seed=0)
-        else:
-            fit_members(ps, data, training, objective, seeds=list(range(k)))
-
-    once()   # compiles (or finds the programs in the cache)
-    times: list[float] = []
-    with meter.listening(on_epoch=lambda seconds, logs: times.append(seconds)):
-        once()
-    return statistics.median(times)
+    rows = (data.x_train, data.y_train, (data.x_val, data.y_val))
+    run = Run(ps[0], data, training, 0, *rows) if k == 1 else Group(ps, data, training, list(range(k)), [rows] * k)
+    if optimized:
+        run.quick = False
+    run.compile(run.epoch_order())
+    run.epoch(run.epoch_order())   # warm
+    times = []
+    for _ in range(EPOCHS):
+        idx = run.epoch_order()
+        start = time.perf_counter()
+        run.epoch(idx)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / k
 
 
 def main() -> None:
@@ -144,7 +148,10 @@ def main() -> None:
         row: dict[str, Any] = {"data": name, "network": f"{depth}x{width}", "batch": batch,
                                "minimal_ms": round(minimal * 1e3, 2), "minimal_compile_s": round(compiled, 2)}
         for k in (int(v) for v in args.members.split(",")):
-            row[f"tunecli_k{k}_ms"] = round(tunecli_epoch_seconds(data, depth, width, batch, k) * 1e3, 2)
+            for optimized in (True, False):
+                tag = "" if optimized else "_chosen"
+                row[f"tunecli_k{k}{tag}_ms"] = round(
+                    tunecli_epoch_seconds(data, depth, width, batch, k, optimized) * 1e3, 2)
         row["ratio_k1"] = round(row["tunecli_k1_ms"] / row["minimal_ms"], 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
