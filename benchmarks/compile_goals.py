@@ -139,7 +139,8 @@ def run_tunecli(name: str, data: Any, budget: int, max_epochs: int, seed: int, f
         os.chdir(here)
         interrupt.reset()   # the next search in this process starts with no stop request
     kept = [r["value"] for r in outcome.rows if r.get("state") in ("COMPLETE", "PRUNED")]
-    return {"best_val": peers.best_of(data.task, kept), "epochs": heard.epochs, "trials": heard.trials,
+    # trials: every trial of the study (members of a group each count; the ones the cap cut included)
+    return {"best_val": peers.best_of(data.task, kept), "epochs": heard.epochs, "trials": len(outcome.rows),
             "wall_s": round(wall, 2), "cut_val": heard.fit_best if outcome.interrupted else None,
             "interrupted": outcome.interrupted, "compiled": len(heard.compiled),
             "by_kind": dict(collections.Counter(key[0] for key in heard.compiled)),

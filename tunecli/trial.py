@@ -42,6 +42,8 @@ class TrialResult:
     #: The weights ``value`` is the score of (best or last epoch, as ``restore_best_weights`` says), as the
     #: list ``model.set_weights`` takes for the ``build_mlp`` model, whichever trainer trained it.
     weights: list[Any] | None = None
+    #: Stopped by Ctrl-C (a member of a group, whose other members ended on their own): not to be recorded.
+    interrupted: bool = False
 
 
 def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, objective: Objective, *,
@@ -204,6 +206,7 @@ def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Trainin
         parts = []
         for fitted in fits[i * n:(i + 1) * n]:
             part = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
+            part.interrupted = fitted.interrupted
             part.extras.update(found)
             part.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer, members=k * n))
             parts.append(part)
@@ -298,7 +301,7 @@ def combine_folds(parts: list[TrialResult], objective: Objective) -> TrialResult
     extras = {**parts[0].extras, **attrs.cv_record(len(parts)), attrs.FIT_SECONDS: round(fit_seconds, 3)}
     if failed is not None:
         return TrialResult("FAIL", None, epochs, seconds, history, reason=f"a fold failed: {failed.reason}",
-                           extras=extras)
+                           extras=extras, interrupted=any(p.interrupted for p in parts))
     values = [p.value for p in parts]
     value = statistics.fmean(values)
     se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None
@@ -306,4 +309,5 @@ def combine_folds(parts: list[TrialResult], objective: Objective) -> TrialResult
     state = "PRUNED" if any(p.state == "PRUNED" for p in parts) else "COMPLETE"
     best_epoch = round(statistics.fmean(p.best_epoch or p.epochs for p in parts))
     return TrialResult(state, value, epochs, seconds, history, best_epoch=best_epoch, extras=extras,
-                       first_epoch_seconds=parts[0].first_epoch_seconds, weights=parts[0].weights)
+                       first_epoch_seconds=parts[0].first_epoch_seconds, weights=parts[0].weights,
+                       interrupted=any(p.interrupted for p in parts))

@@ -76,10 +76,12 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, 
             results = run([configs[i] for i in group],
                           [None if base_seed is None else base_seed + t.number + SEED_STRIDE * n for t, n in chosen])
             for (trial, _), result in zip(chosen, results):
+                if result.interrupted:   # Ctrl-C stopped it: run again when the search is resumed
+                    continue
                 repeats = repeats_of(study.user_attrs, trial)
                 repeats.append(result.value if result.state == "COMPLETE" else None)
                 study.set_user_attr(attrs.repeats_key(trial.number), repeats)
-            ran += len(group)
+                ran += 1
 
 
 def _config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

@@ -40,3 +40,5 @@ class Fitted(NamedTuple):
     trainer: str
     model: Any = None
     weights: list[Any] | FlatWeights | None = None
+    #: Ended by Ctrl-C (or SIGTERM) before its own rules ended it: what it trained is not a result to record.
+    interrupted: bool = False

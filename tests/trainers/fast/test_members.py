@@ -131,3 +131,25 @@ def test_one_program_serves_the_group() -> None:
     assert [key[0] for key in asked] == ["members_evaluate", "members_steps"] or \
         sorted(key[0] for key in asked) == ["members_evaluate", "members_steps"]
     assert len(epochs) == 3 * 2   # one epoch reported per member
+
+
+def test_ctrl_c_keeps_the_members_that_had_ended_and_marks_the_others() -> None:
+    from tunecli import interrupt
+
+    data = _data()
+    ps = [with_defaults({"n_hidden": 1, "n_neurons": 16, "batch_size": 32, "learning_rate": 1e-2}) for _ in range(3)]
+
+    def hook(k: int):
+        def on_epoch(epoch: int, value: float, logs: dict) -> bool:
+            if k == 2 and epoch == 3:
+                interrupt.request()   # as Ctrl-C in the middle of the group's third epoch
+            return k == 1 and epoch == 1   # member 1 is pruned first
+        return on_epoch
+
+    try:
+        out = fit_members(ps, data, Training(max_epochs=6), resolve_objective("auto", "classification"),
+                          seeds=[1, 2, 3], on_epochs=[hook(k) for k in range(3)])
+    finally:
+        interrupt.reset()
+    assert out[1].pruned and not out[1].interrupted and len(out[1].history["loss"]) == 1
+    assert out[0].interrupted and out[2].interrupted and len(out[0].history["loss"]) == 3

@@ -104,12 +104,16 @@ class OptunaEngine(SearchEngine):
                     coordination.discard(ctx.study, a.trial, "interrupted (Ctrl-C)")
                 raise
         for a, result in zip(asked, results):
+            if result.interrupted:  # Ctrl-C stopped it mid-training; the members that had ended are kept
+                coordination.discard(ctx.study, a.trial, "interrupted (Ctrl-C)")
+                continue
             for key, value in result_attrs(result, a.config).items():
                 a.trial.set_user_attr(key, value)
             state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
             ctx.study.tell(a.trial, result.value if state == TrialState.COMPLETE else None, state=state)
             keep_weights(ctx, a.trial.number, result)
             ctx.progress.end_trial(a.trial.number, result, ctx.study)
+        interrupt.check()
 
 
 def _hook(ctx: SearchContext, trial: optuna.Trial) -> Any:

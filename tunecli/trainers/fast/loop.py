@@ -264,7 +264,8 @@ def fitted(track: Tracker, run: Run, member: int | None, seconds: float) -> Fitt
         pick = (lambda a: np.asarray(a)) if member is None else (lambda a: np.asarray(a[member]))
         weights = FlatWeights(pick(theta), tuple((pick(m), pick(v)) for m, v in bn), layout(run.st),
                               [run.st.n_features, *run.widths, run.st.n_out], run.st.batch_norm)
-    return Fitted(track.history, track.pruned, track.diverged, track.first, seconds, trainer="jax", weights=weights)
+    return Fitted(track.history, track.pruned, track.diverged, track.first, seconds, trainer="jax", weights=weights,
+                  interrupted=track.interrupted)
 
 
 @cache

@@ -253,7 +253,9 @@ def fit_members(ps: list[dict[str, Any]], dataset: Dataset, training: Training, 
 def _train(group: Group, tracks: list[Tracker], training: Training, start: float, after: AfterEpoch | None) -> None:
     idx = group.epoch_order()
     group.compile(idx)
-    with interrupt.training():
+    # Ctrl-C stops the members at this epoch's end; it is raised by the caller once the members that had
+    # ended before it are recorded (``Fitted.interrupted`` tells the others)
+    with interrupt.training(check_at_end=False):
         for epoch in range(training.max_epochs):
             if epoch:
                 idx = group.epoch_order()
@@ -270,5 +272,9 @@ def _train(group: Group, tracks: list[Tracker], training: Training, start: float
                 for k in after(epoch + 1, [entry if on else None for entry, on in zip(logs, running)]):
                     tracks[k].pruned = tracks[k].pruned or not tracks[k].done
                     tracks[k].done = True
-            if all(t.done for t in tracks) or interrupt.requested():
+            if interrupt.requested():
+                for track in tracks:
+                    track.interrupted = track.interrupted or not track.done
+                    track.done = True
+            if all(t.done for t in tracks):
                 break

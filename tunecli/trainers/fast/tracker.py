@@ -34,7 +34,7 @@ class Tracker:
         self.stopper = EarlyStop(training, objective)
         self.objective, self.on_epoch = objective, on_epoch
         self.restore_best = training.early_stopping.restore_best_weights
-        self.pruned, self.diverged, self.done = False, None, False
+        self.pruned, self.diverged, self.done, self.interrupted = False, None, False, False
         self.kept: Any = None
         self.kept_value: float | None = None
         self.first: float | None = None
@@ -54,6 +54,7 @@ class Tracker:
 
     def _ends(self, epoch: int, logs: dict[str, float], value: float | None) -> bool:
         if interrupt.requested():
+            self.interrupted = True
             return True
         if not math.isfinite(logs["loss"]):
             self.diverged = f"loss became {logs['loss']} at epoch {epoch + 1}"
