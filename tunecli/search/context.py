@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from tunecli.config.catalogue import with_defaults
 from tunecli.data.folds import pooled_rows
 from tunecli.lrfinder.cache import StudyLRCache
+from tunecli.search.coordination import finished
 from tunecli.search.engines import SearchContext
+from tunecli.search.samplers import PRUNER_STARTUP
 from tunecli.studies import attrs
 from tunecli.trainers import fast
 from tunecli.trainers.fast import cost
@@ -35,7 +37,7 @@ def search_context(space: SearchSpace, dataset: Dataset, objective: Objective, s
                         _trial_runner(space, dataset, objective, lr_cache))
     ctx.limit = limit
     ctx.run_group = _group_runner(space, dataset, objective, lr_cache)
-    ctx.members = lambda config: members_for(config, space, dataset)
+    ctx.members = lambda config: members_for(config, space, dataset, finished(study))
     if attrs.read(study.user_attrs, attrs.VAL_ROWS) != pooled_rows(dataset):  # what the scores' standard errors rest on
         study.set_user_attr(attrs.VAL_ROWS, pooled_rows(dataset))
     progress.done = ctx.finished()
@@ -64,11 +66,15 @@ def _group_runner(space: SearchSpace, dataset: Dataset, objective: Objective,
     return run
 
 
-def members_for(config: dict[str, Any], space: SearchSpace, dataset: Dataset) -> int:
+def members_for(config: dict[str, Any], space: SearchSpace, dataset: Dataset, done: int = 0) -> int:
     """How many trials of ``config``'s structure to train together: ``search.members``, or with ``auto`` the
     fast trainer's cost model (``trainers.fast.cost.members_for``), at most a quarter of the trials (the sampler
-    still sees several structures); 1 where the fast trainer does not take the configuration."""
+    still sees several structures), and one at a time until ``PRUNER_STARTUP`` trials are ``done`` (the
+    pruner compares a trial with finished ones: members of one group cannot prune each other); 1 where the
+    fast trainer does not take the configuration."""
     setting = space.search.members
+    if setting == "auto" and space.search.pruner != "none" and done < PRUNER_STARTUP:
+        return 1
     p = with_defaults(config)  # a learning rate the LR finder chooses is left out: the default stands in
     if fast.supported(p, space.training) is not None:
         return 1

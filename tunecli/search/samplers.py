@@ -22,6 +22,10 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 
 ENGINE = "optuna"  # the engine whose algorithms are these samplers
 
+#: Trials the median pruner lets finish before it prunes (members of one group cannot prune each other: they
+#: train side by side, so a search groups its trials only after these).
+PRUNER_STARTUP = 4
+
 
 def make_sampler(space: SearchSpace) -> optuna.samplers.BaseSampler:
     """The study's sampler: the Optuna algorithm ``search.algorithm`` names.
@@ -75,7 +79,7 @@ def grid_of(space: SearchSpace) -> dict[str, list[Any]]:
 
 
 def median(space: SearchSpace) -> optuna.pruners.BasePruner:
-    return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=min(3, space.training.max_epochs - 1))
+    return optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP, n_warmup_steps=min(3, space.training.max_epochs - 1))
 
 
 def hyperband(space: SearchSpace) -> optuna.pruners.BasePruner:
