@@ -2,6 +2,7 @@
 
     python -m benchmarks.members_bench --part rerank  [--seeds 3]     # goal: top 5 x 3 seeds <= 1.5x 5 single runs
     python -m benchmarks.members_bench --part quality [--seeds 10]    # best val after N trials, members auto vs 1
+    python -m benchmarks.members_bench --part quality --members 1,2,4,8   # trials per minute per K
     python -m benchmarks.members_bench --part workers [--seeds 3]     # wall and best val, workers 2 vs 1
 
 Digits, the wide space of the other benchmarks (``peers.WIDE_SPACE``), the seed drawing the split and seeding
@@ -63,8 +64,8 @@ def job(part: str, seed: int, variant: str, folder: str) -> dict:
     """One measurement in this (fresh) process."""
     os.environ["TUNECLI_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)   # cold
     if part == "quality":
-        outcome, wall = _search(_raw(f"q{seed}{variant}", seed, ARGS.trials, members=1 if variant == "k1" else "auto"),
-                                folder)
+        members = "auto" if variant == "auto" else int(variant[1:])
+        outcome, wall = _search(_raw(f"q{seed}{variant}", seed, ARGS.trials, members=members), folder)
         return {"best_val": outcome.best["value"], "wall_s": round(wall, 2), "trials": len(outcome.rows)}
     if part == "workers":
         outcome, wall = _search(_raw(f"w{seed}{variant}", seed, ARGS.trials, workers=int(variant[1:])), folder)
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--part", choices=["rerank", "quality", "workers"], required=True)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--members", default="auto,1", help="quality: the search.members values to compare")
     parser.add_argument("--out", default=str(RESULTS / "members.jsonl"))
     parser.add_argument("--job", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
@@ -119,7 +121,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             print(json.dumps({"part": ARGS.part, "seed": seed, "variant": variant, **job(ARGS.part, seed, variant, folder)}))
         return
-    variants = {"rerank": ["rerank", "single"], "quality": ["auto", "k1"], "workers": ["w2", "w1"]}[ARGS.part]
+    quality = [v if v == "auto" else f"k{v}" for v in ARGS.members.split(",")]
+    variants = {"rerank": ["rerank", "single"], "quality": quality, "workers": ["w2", "w1"]}[ARGS.part]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(ARGS.seeds):
