@@ -37,7 +37,7 @@ PATIENCE = 3
 MAX_EPOCHS = 30
 
 
-def _raw(study: str, seed: int, trials: int, **search: Any) -> dict:
+def raw_space(study: str, seed: int, trials: int, **search: Any) -> dict:
     return {"study": study, "data": peers.data_spec("digits", seed), "objective": "auto",
             "search": {"trials": trials, "seed": seed, "rerank": {"top": 0}, **search},
             "training": {"max_epochs": MAX_EPOCHS, "early_stopping": {"patience": PATIENCE}, "recycle_after": 0},
@@ -65,10 +65,10 @@ def job(part: str, seed: int, variant: str, folder: str) -> dict:
     os.environ["TUNECLI_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)   # cold
     if part == "quality":
         members = "auto" if variant == "auto" else int(variant[1:])
-        outcome, wall = _search(_raw(f"q{seed}{variant}", seed, ARGS.trials, members=members), folder)
+        outcome, wall = _search(raw_space(f"q{seed}{variant}", seed, ARGS.trials, members=members), folder)
         return {"best_val": outcome.best["value"], "wall_s": round(wall, 2), "trials": len(outcome.rows)}
     if part == "workers":
-        outcome, wall = _search(_raw(f"w{seed}{variant}", seed, ARGS.trials, workers=int(variant[1:])), folder)
+        outcome, wall = _search(raw_space(f"w{seed}{variant}", seed, ARGS.trials, workers=int(variant[1:])), folder)
         return {"best_val": outcome.best["value"], "wall_s": round(wall, 2), "trials": len(outcome.rows)}
     return _rerank_job(seed, variant, folder)
 
@@ -86,7 +86,7 @@ def _rerank_job(seed: int, variant: str, folder: str) -> dict:
     from tunecli.trial import run_group, run_trial
 
     load_jax()
-    space = validate_space(_raw(f"r{seed}", seed, 30))
+    space = validate_space(raw_space(f"r{seed}", seed, 30))
     data = load_data(space.data)
     objective = resolve_objective("auto", data.task)
     study = load_study(f"r{seed}", ARGS.store)
@@ -149,9 +149,9 @@ def main() -> None:
 
 def _store_search(seed: int, store: str) -> None:
     """The 30-trial search re-ranking starts from, stored in ``store`` (its own process, like the others)."""
-    code = ("import sys, os; from benchmarks.members_bench import _raw; from tunecli.config.space import validate_space; "
+    code = ("import sys, os; from benchmarks.members_bench import raw_space; from tunecli.config.space import validate_space; "
             "from tunecli.search.run import run_search; "
-            f"run_search(validate_space(_raw('r{seed}', {seed}, 30)), storage_url='{store}', quiet=True, "
+            f"run_search(validate_space(raw_space('r{seed}', {seed}, 30)), storage_url='{store}', quiet=True, "
             f"best_out='{store}.best.yaml')")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -390,7 +390,7 @@ def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     import tunecli.search.workers
     import tunecli.train.refit
 
-    monkeypatch.setattr(tunecli.search.run, "_run_here", _refuse)
+    monkeypatch.setattr(tunecli.search.run, "run_here", _refuse)
     monkeypatch.setattr(tunecli.search.workers, "run_pool", _refuse)
     monkeypatch.setattr(tunecli.train.refit, "fit", _refuse)
     stub = types.ModuleType("tunecli.lrfinder.range_test")

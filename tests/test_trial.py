@@ -65,12 +65,12 @@ def test_regression_metrics(trainer) -> None:
 def test_restore_best_weights_false_scores_the_last_epoch() -> None:
     from tunecli.config.objective import Objective
     from tunecli.trainers import Fitted
-    from tunecli.trial import _result
+    from tunecli.trial import result_of
 
     hist = {"loss": [1.0, 0.8, 0.7], "val_accuracy": [0.80, 0.90, 0.85]}
     fitted = Fitted(hist, False, None, 0.1, 0.3, "jax")
     objective = Objective("val_accuracy", "maximize")
-    best = _result(fitted, objective, 1.0)
-    last = _result(fitted, objective, 1.0, restore_best=False)
+    best = result_of(fitted, objective, 1.0)
+    last = result_of(fitted, objective, 1.0, restore_best=False)
     assert (best.value, best.best_epoch) == (0.90, 2)
     assert (last.value, last.best_epoch) == (0.85, 3)

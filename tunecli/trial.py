@@ -78,7 +78,7 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
         if reason is None:
             raise
         return TrialResult("FAIL", None, 0, time.perf_counter() - start, reason=reason)
-    result = _result(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
+    result = result_of(fitted, objective, time.perf_counter() - start, training.early_stopping.restore_best_weights)
     result.extras.update(extras)
     result.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer))
     reused = describe(p, dataset.base, result.epochs)  # what a transfer trial reused and froze
@@ -149,7 +149,7 @@ def _find_lr(p: dict[str, Any], dataset: Dataset, seed: int | None, trainer: str
     return lr, attrs.lr_finder_record(lr, found, rule=spec.rule, cached=cached)
 
 
-def _result(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:
+def result_of(fitted: Fitted, objective: Objective, seconds: float, restore_best: bool = True) -> TrialResult:
     """The trial's score: its best epoch's (the weights early stopping restores), or with
     ``restore_best_weights: false`` its last epoch's (the weights training ended with)."""
     hist, first = fitted.history, fitted.first_epoch_seconds
@@ -205,7 +205,7 @@ def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Trainin
     for i, found in enumerate(extras):
         parts = []
         for fitted in fits[i * n:(i + 1) * n]:
-            part = _result(fitted, objective, seconds, training.early_stopping.restore_best_weights)
+            part = result_of(fitted, objective, seconds, training.early_stopping.restore_best_weights)
             part.interrupted = fitted.interrupted
             part.extras.update(found)
             part.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer, members=k * n))

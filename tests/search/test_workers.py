@@ -26,7 +26,7 @@ def _raw(**training) -> dict:
 @pytest.fixture
 def in_process(monkeypatch):
     """Run worker_main in the test process: no parent-death signal, no SIGINT handler left behind."""
-    monkeypatch.setattr(workers, "_die_with_parent", lambda: None)
+    monkeypatch.setattr(workers, "die_with_parent", lambda: None)
     monkeypatch.setattr(interrupt, "install", lambda: None)
 
 
@@ -60,7 +60,7 @@ def test_exit_codes(in_process, monkeypatch, capsys, raised: BaseException, code
     def work(*args: object) -> None:
         raise raised
 
-    monkeypatch.setattr(workers, "_work", work)
+    monkeypatch.setattr(workers, "work_in_process", work)
     assert _exit_code(_raw()) == code
     assert capsys.readouterr().err.strip() == message
 

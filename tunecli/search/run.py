@@ -109,7 +109,7 @@ def _search(space: SearchSpace, ready: Prepared, storage_url: str | None, starte
     if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
         interrupted = workers.run_pool(space, storage_url, study, quiet=quiet, progress=progress)
     else:
-        interrupted = _run_here(space, ready.dataset, objective, study, progress(
+        interrupted = run_here(space, ready.dataset, objective, study, progress(
             space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
             timeout=space.search.timeout))
     deadline = started + space.search.timeout if space.search.timeout else None
@@ -157,7 +157,7 @@ def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: o
         return None
 
 
-def _run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, progress: Any) -> bool:
+def run_here(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study, progress: Any) -> bool:
     """Run the trials in this process (Keras Tuner, or recycling switched off); True when interrupted."""
     ctx = search_context(space, dataset, objective, study, progress)
     with progress:

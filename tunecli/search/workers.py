@@ -175,12 +175,12 @@ def worker_main(raw: dict[str, Any], path: str | None, storage_url: str | None, 
     A worker stopped by a signal exits at once after discarding its trial (no slow interpreter shutdown
     with Keras loaded); one that outlives its share of the grace is ended by the watchdog (``interrupt``).
     """
-    _die_with_parent()
+    die_with_parent()
     error = progress.error
     interrupt.force_after(max(0.5, interrupt.grace_seconds() - 2))  # SIGTERM: the parent kills at grace - 1
     interrupt.install()
     try:
-        _work(raw, path, storage_url, slot, generation, quiet, progress, ends_at)
+        work_in_process(raw, path, storage_url, slot, generation, quiet, progress, ends_at)
     except KeyboardInterrupt:
         _exit_now(interrupt.exit_code())
     except TuneCliError as exc:
@@ -204,7 +204,7 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """On Linux, have the kernel kill this worker when the parent dies (no orphans keep training)."""
     if sys.platform.startswith("linux"):
         try:
@@ -215,8 +215,9 @@ def _die_with_parent() -> None:
             pass
 
 
-def _work(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
-          quiet: bool, make_progress: ProgressFactory, ends_at: float | None = None) -> None:
+def work_in_process(raw: dict[str, Any], path: str | None, storage_url: str | None, slot: int, generation: int,
+                    quiet: bool, make_progress: ProgressFactory, ends_at: float | None = None) -> None:
+    """A worker's search in this process (``worker_main`` turns what it raises into an exit code)."""
     space = validate_space(raw, source=path)
     seed = space.search.seed  # the search's: the autoencoder's key
     if space.search.seed is not None and generation > 1:  # each worker process samples differently
