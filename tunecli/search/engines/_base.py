@@ -45,6 +45,18 @@ class SearchContext:
         """No new trial: the timeout is up, or what is left of it is needed to re-rank the top."""
         return self.deadline is not None and time.monotonic() + rerank_reserve(self.space, self.study) >= self.deadline
 
+    def trials_that_fit(self) -> int | None:
+        """How many trials the time left before the timeout (less re-ranking's) holds, at the median time of the
+        complete trials so far (a member's share of its group's time), at least 1; None when no timeout is set
+        or no trial has completed. A group of members is no larger: it ends when its slowest member does."""
+        if self.deadline is None:
+            return None
+        seconds = median_seconds(self.study)
+        if seconds is None:
+            return None
+        left = self.deadline - time.monotonic() - rerank_reserve(self.space, self.study)
+        return max(1, int(left / max(seconds, 1e-3)))
+
 
 def rerank_reserve(space: SearchSpace, study: optuna.Study) -> float:
     """Seconds of ``search.timeout`` kept for re-ranking: the runs it will take (``top`` x (``seeds`` - 1)) at
@@ -53,13 +65,17 @@ def rerank_reserve(space: SearchSpace, study: optuna.Study) -> float:
     runs = settings.top * (settings.seeds - 1)
     if not timeout or runs <= 0:
         return 0.0
+    seconds = median_seconds(study)
+    return 0.0 if seconds is None else min(timeout / 2, runs * seconds)
+
+
+def median_seconds(study: optuna.Study) -> float | None:
+    """The median time of the complete trials so far (None before any completes)."""
     import optuna
 
     seconds = sorted(s for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
                      if (s := attrs.read(t.user_attrs, attrs.SECONDS)) is not None)
-    if not seconds:
-        return 0.0
-    return min(timeout / 2, runs * seconds[len(seconds) // 2])
+    return seconds[len(seconds) // 2] if seconds else None
 
 
 def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:

@@ -67,6 +67,8 @@ class OptunaEngine(SearchEngine):
             return 0
         asked = [first]
         k = min(room, ctx.members(first.config)) if _groups(ctx.study.sampler) else 1
+        if (fit := ctx.trials_that_fit()) is not None:
+            k = min(k, fit)   # a group near the timeout would overrun it (and re-ranking's time)
         if k > 1:
             fixed = {name: value for name, value in first.trial.params.items()
                      if not isinstance(first.trial.distributions[name], optuna.distributions.FloatDistribution)}
