@@ -100,12 +100,19 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     return outcome
 
 
+#: A search with a timeout this short (seconds) trains in this process, whatever ``training.recycle_after`` says.
+SHORT_SEARCH_S = 300.0
+
+
 def _search(space: SearchSpace, ready: Prepared, storage_url: str | None, started: float, before: int, *,
             quiet: bool, progress: ProgressFactory) -> tuple[bool, int | None]:
     """Run the trials (here, or in worker processes), then re-rank; whether interrupted, and the re-ranked runs."""
     study, objective = ready.study, ready.objective
     recycle = space.training.recycle_after
-    short = space.search.trials - before <= recycle  # one worker's worth: no process to start
+    # one worker's worth, or a search of a few minutes at most: no process to start (recycling bounds the memory
+    # of long studies; a worker's start-up costs seconds that a short timeout cannot spare)
+    timeout = space.search.timeout
+    short = space.search.trials - before <= recycle or (timeout is not None and timeout <= SHORT_SEARCH_S)
     if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
         interrupted = workers.run_pool(space, storage_url, study, quiet=quiet, progress=progress)
     else:
