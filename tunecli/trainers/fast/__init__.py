@@ -7,9 +7,11 @@ rate, dropout rate, momentum, betas, L1/L2, max-norm, clipping, schedule paramet
 not a constant, and hidden widths are padded to a few buckets with masked units (exactly zero,
 so the network is the one asked for). A trial whose structure was seen before starts at once.
 
-By job: ``structure`` (the program key, padding, the flat layout), ``maths`` (the traced step),
-``compile`` (JAX's flags and the program cache), ``initial`` (initializers and scalar inputs),
-``stopping`` (early stopping, reduce-on-plateau), ``loop`` (the epochs). Configurations this
+By job: ``structure`` (the program key, padding, the flat layout), ``maths`` (the traced step and epoch
+loop), ``compile`` (JAX's flags and the program cache), ``cost`` (quick or optimized compiles, how many
+members), ``initial`` (initializers and scalar inputs), ``stopping`` (early stopping, reduce-on-plateau),
+``tracker`` (one trial's epoch rules), ``loop`` (one trial's epochs), ``members`` (K trials of one structure
+trained by one program), ``meter`` (what the trainer reports to benchmarks and tests). Configurations this
 trainer does not cover (``supported`` says why) are trained by Keras.
 """
 
