@@ -142,7 +142,8 @@ def test_a_search_keeps_the_weights_of_its_top_trials(engine: str, algorithm: st
     assert attrs.WEIGHTS not in json.dumps(outcome.summary(), default=str)  # the trial JSON shape is unchanged
 
 
-@pytest.mark.parametrize("trainer", ["auto", "keras"], ids=["fast-trainer", "keras-trainer"])
+@pytest.mark.parametrize("trainer", ["auto", pytest.param("keras", marks=pytest.mark.slow)],
+                         ids=["fast-trainer", "keras-trainer"])  # the Keras case trains Keras models for several epochs
 def test_a_trial_hands_back_the_weights_of_the_epoch_it_is_scored_by(trainer: str) -> None:
     """Best epoch (not the last) with restore_best_weights; the last epoch without it."""
     from tunecli.config.catalogue import with_defaults

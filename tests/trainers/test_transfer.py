@@ -26,6 +26,8 @@ from tunecli.trainers.transfer import phases, plan  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 TRAINERS = ["jax", "keras"]
+#: The same, with the Keras trainer marked slow (it trains Keras models for several epochs).
+TRAINERS_SLOW_KERAS = ["jax", pytest.param("keras", marks=pytest.mark.slow)]
 PARAMS = {"n_hidden": 3, "n_neurons": 12, "learning_rate": 0.01, "batch_size": 32}
 
 
@@ -74,7 +76,7 @@ def test_phases() -> None:
 # -- both trainers --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("trainer", TRAINERS_SLOW_KERAS)
 def test_frozen_layers_stay_the_base_and_the_rest_learns(trainer: str) -> None:
     """Frozen all along (freeze_epochs >= max_epochs), with max-norm and L2 on: the reused kernels and biases
     are the base's exactly; the new hidden layer and the new output layer (3 classes) change."""
@@ -91,7 +93,7 @@ def test_frozen_layers_stay_the_base_and_the_rest_learns(trainer: str) -> None:
         assert not np.allclose(weights[1][i], weights[3][i])
 
 
-@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("trainer", TRAINERS_SLOW_KERAS)
 def test_reused_layers_unfreeze_after_freeze_epochs(trainer: str) -> None:
     base = random_base()
     data = tiny(base=base)
@@ -105,7 +107,7 @@ def test_reused_layers_unfreeze_after_freeze_epochs(trainer: str) -> None:
     assert not np.allclose(two[4], four[4])
 
 
-@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("trainer", TRAINERS_SLOW_KERAS)
 def test_batch_norm_before_drops_the_base_bias(trainer: str) -> None:
     base = random_base()
     _, w = _fit(trainer, {**PARAMS, "batch_norm": "before", "freeze_epochs": 3}, tiny(base=base), 2)
@@ -113,7 +115,7 @@ def test_batch_norm_before_drops_the_base_bias(trainer: str) -> None:
     assert w[1].shape == (10,) and not np.array_equal(w[1], base.layers[0].bias)  # batch norm's gamma, not a bias
 
 
-@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("trainer", TRAINERS_SLOW_KERAS)
 def test_pruning_in_the_frozen_phase_ends_the_trial(trainer: str) -> None:
     data = tiny(base=random_base())
     fitted, w = _fit(trainer, {**PARAMS, "freeze_epochs": 2}, data, 4, on_epoch=lambda epoch, value, logs: epoch == 1)
@@ -121,7 +123,7 @@ def test_pruning_in_the_frozen_phase_ends_the_trial(trainer: str) -> None:
     np.testing.assert_array_equal(w[0], data.base.layers[0].kernel)
 
 
-@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("trainer", TRAINERS_SLOW_KERAS)
 def test_kept_weights_load_into_build_mlp(trainer: str) -> None:
     """The trial's weights predict in the ``build_mlp`` model of the planned configuration what training saw."""
     data = tiny(base=random_base())
@@ -150,6 +152,7 @@ def _good_base() -> BaseNetwork:
     return BaseNetwork(N_FEATURES, (BaseLayer(w[0], w[1], "relu"), BaseLayer(w[2], w[3], "relu")), "2-class model")
 
 
+@pytest.mark.slow  # trains Keras models for several epochs
 def test_fast_and_keras_agree_from_a_good_base() -> None:
     """Frozen all along (only the new output layer, of 3 classes, learns): both trainers score alike."""
     base = _good_base()
@@ -193,6 +196,7 @@ def test_keras_callbacks_carry_over_the_two_fits() -> None:
         assert (callback.wait, callback.best) == (2, 0.5)
 
 
+@pytest.mark.slow  # trains Keras models for several epochs
 def test_keras_kept_model_holds_the_best_weights_after_both_phases() -> None:
     data = tiny(base=random_base())
     params = with_defaults({**PARAMS, "freeze_epochs": 2, "fine_tune_lr_factor": 0.5})

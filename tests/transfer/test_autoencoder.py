@@ -18,6 +18,7 @@ from tunecli.transfer.base_model import PRETRAINED  # noqa: E402
 from tunecli.trial import run_trial  # noqa: E402
 
 
+@pytest.mark.slow  # trains Keras models for several epochs
 def test_the_autoencoder_learns_and_keeps_its_encoder() -> None:
     x = tiny(rows=300).x_train
     found = fit_autoencoder(x, [12, 4], "elu", epochs=4, seed=0, batch_size=32)
@@ -30,6 +31,7 @@ def test_the_autoencoder_learns_and_keeps_its_encoder() -> None:
     np.testing.assert_array_equal(again.layers[0].kernel, base.layers[0].kernel)  # seeded
 
 
+@pytest.mark.slow  # trains Keras models for several epochs
 def test_a_trial_starts_from_the_pretrained_encoder() -> None:
     data = tiny(rows=200)
     data.base = train_autoencoder(data.x_train, [16], "relu", epochs=2, seed=0)

@@ -47,6 +47,7 @@ def test_mc_scores_of_a_mean_prediction() -> None:
     assert uses_mc_dropout({"mc_dropout": True, "dropout": 0.2}) and not uses_mc_dropout({"mc_dropout": True})
 
 
+@pytest.mark.slow  # trains Keras models for several epochs
 def test_a_keras_trial_with_mc_dropout_is_scored_on_the_mc_mean(monkeypatch: pytest.MonkeyPatch) -> None:
     import tunecli.trainers.keras.model as model_module
     from tunecli.config.objective import resolve_objective
