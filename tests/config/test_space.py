@@ -173,3 +173,20 @@ def test_show_caps_every_kind_of_value() -> None:
     for value in ("x" * 10**6, 10**5000, [[["a" * 100] * 100] * 100] * 100, {"k" * 100: 1}, b"\0" * 10**6, nested):
         assert len(show(value)) <= MAX_VALUE_CHARS
     assert show("relu") == "'relu'" and show(0.5) == "0.5"
+
+
+@pytest.mark.parametrize(("search", "data", "fragment"), [
+    ({"members": "lots"}, {}, "search.members: 'auto' or a number of trials from 1 to 64, got 'lots'"),
+    ({"members": 0}, {}, "search.members: 'auto' or a number of trials from 1 to 64, got 0"),
+    ({"members": True}, {}, "search.members"),
+    ({}, {"cv": 1}, "data.cv"),
+])
+def test_members_and_cv_are_checked_with_one_clear_message(search: dict, data: dict, fragment: str) -> None:
+    with pytest.raises(SpaceError) as info:
+        validate_space({"data": {"source": "digits", **data}, "search": search})
+    assert fragment in info.value.render()
+
+
+def test_members_auto_or_a_number() -> None:
+    assert validate_space({"search": {"members": 4}}).search.members == 4
+    assert validate_space({}).search.members == "auto"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -90,6 +90,10 @@ class Rerank(_Strict):
     seeds: int = Field(3, ge=1, le=100)    # runs per configuration, the search's own run included
 
 
+#: ``search.members`` at most (trials of one structure trained by one program).
+MAX_MEMBERS = 64
+
+
 class SearchSettings(_Strict):
     """``search:``; the engines, algorithms and pruners allowed are those of ``config.registry``."""
 
@@ -103,7 +107,14 @@ class SearchSettings(_Strict):
     rerank: Rerank = Rerank()
     #: Trials of one structure trained together by one compiled program (the fast trainer): ``auto`` lets the
     #: cost model choose (more where compiling and per-step costs dominate, 1 where the compute does); 1: never.
-    members: Literal["auto"] | Annotated[int, Field(ge=1, le=64)] = "auto"
+    members: Literal["auto"] | int = "auto"
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _members(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_MEMBERS):
+            return value
+        raise ValueError(f"'auto' or a number of trials from 1 to {MAX_MEMBERS}, got {show(value)}")
 
     @field_validator("timeout", mode="before")
     @classmethod
