@@ -47,7 +47,7 @@ def search_outcome(outcome: SearchOutcome) -> None:
     if outcome.interrupted:
         what = "Stopped by SIGTERM" if outcome.stopped_by == "SIGTERM" else "Interrupted"
         err_console.print(f"[warn]{what}.[/] Finished trials are stored in {outcome.storage}; "
-                          "run the same command again to resume (the trial that was running does not count).")
+                          "run the same command again to resume (trials still training when it stopped do not count).")
 
 
 def _best_value(best: dict, outcome: SearchOutcome) -> str:
