@@ -238,10 +238,9 @@ def _with_learning_rates(configs: list[dict[str, Any]], seeds: list[int | None],
 def _fit_together(ps: list[dict[str, Any]], dataset: Dataset, training: Training, objective: Objective,
                   hooks: list[EpochHook | None], seeds: list[int | None], folds: list | None) -> list[Fitted]:
     """Every configuration (each of its folds) as a member of one program. Raises ValueError when they cannot."""
-    from tunecli.trainers import fast
-    from tunecli.trainers.fast.members import fit_members, group_key
+    from tunecli.trainers.fast.members import fit_members
 
-    keys = {group_key(p, dataset) if fast.supported(p, training) is None else None for p in ps}
+    keys = {structure_key(p, dataset, training) for p in ps}
     if len(keys) != 1 or None in keys:
         raise ValueError("these configurations cannot train together")
     if not folds:
@@ -311,3 +310,13 @@ def combine_folds(parts: list[TrialResult], objective: Objective) -> TrialResult
     return TrialResult(state, value, epochs, seconds, history, best_epoch=best_epoch, extras=extras,
                        first_epoch_seconds=parts[0].first_epoch_seconds, weights=parts[0].weights,
                        interrupted=any(p.interrupted for p in parts))
+
+
+def structure_key(p: dict[str, Any], dataset: Dataset, training: Training) -> Any:
+    """What ``p`` (defaults filled in) must share with the configurations it trains with as members of one
+    program (``trainers.fast.members.group_key``); None where it trains alone (not on the fast trainer, or
+    from reused layers)."""
+    from tunecli.trainers import fast
+    from tunecli.trainers.fast.members import group_key
+
+    return group_key(p, dataset) if fast.supported(p, training) is None else None

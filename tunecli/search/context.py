@@ -14,10 +14,8 @@ from tunecli.search.coordination import finished
 from tunecli.search.engines import SearchContext
 from tunecli.search.samplers import PRUNER_STARTUP
 from tunecli.studies import attrs
-from tunecli.trainers import fast
 from tunecli.trainers.fast import cost
-from tunecli.trainers.fast.members import group_key
-from tunecli.trial import TrialResult, run_group, run_trial
+from tunecli.trial import TrialResult, run_group, run_trial, structure_key
 
 if TYPE_CHECKING:
     import optuna
@@ -76,9 +74,7 @@ def members_for(config: dict[str, Any], space: SearchSpace, dataset: Dataset, do
     if setting == "auto" and space.search.pruner != "none" and done < PRUNER_STARTUP:
         return 1
     p = with_defaults(config)  # a learning rate the LR finder chooses is left out: the default stands in
-    if fast.supported(p, space.training) is not None:
-        return 1
-    st = group_key(p, dataset)
+    st = structure_key(p, dataset, space.training)
     if st is None:
         return 1
     if setting != "auto":
@@ -98,8 +94,7 @@ def by_structure(configs: list[dict[str, Any]], space: SearchSpace, dataset: Dat
     groups: dict[Any, list[int]] = {}
     alone: list[list[int]] = []
     for i, config in enumerate(configs):
-        p = with_defaults(config)
-        key = group_key(p, dataset) if fast.supported(p, space.training) is None else None
+        key = structure_key(with_defaults(config), dataset, space.training)
         if key is None:
             alone.append([i])
         else:

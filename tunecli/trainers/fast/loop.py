@@ -334,16 +334,19 @@ def available_memory() -> int | None:
     return min(room) if room else None
 
 
-def check_memory(st: Structure, eval_rows: int) -> None:
-    """Refuse at once a network that cannot fit, before any of it is allocated.
+def check_memory(st: Structure, eval_rows: int, members: int = 1) -> None:
+    """Refuse at once a network that cannot fit (``members`` of them trained together), before any of it is
+    allocated.
 
     Raises:
         MemoryError: naming the estimate and the memory available.
     """
     needed, params = memory_needed(st, eval_rows)
+    needed *= members
     room = available_memory()
     if room is not None and needed > room:
-        raise MemoryError(f"{params:,} parameters need at least {needed / 2**30:,.1f} GiB to train; "
+        what = f"{params:,} parameters" if members == 1 else f"{members} members of {params:,} parameters"
+        raise MemoryError(f"{what} need at least {needed / 2**30:,.1f} GiB to train; "
                           f"{room / 2**30:,.1f} GiB is available")
 
 

@@ -26,7 +26,7 @@ from tunecli.trainers.contract import EpochHook, Fitted
 from tunecli.trainers.fast import meter
 from tunecli.trainers.fast.compile import executable, load_jax
 from tunecli.trainers.fast.cost import expected_epochs, quick_compile
-from tunecli.trainers.fast.loop import Run, available_memory, epoch_logs, fitted, memory_needed
+from tunecli.trainers.fast.loop import Run, check_memory, epoch_logs, fitted
 from tunecli.trainers.fast.maths import carry_of, evaluate, inputs_of, state_of, step
 from tunecli.trainers.fast.structure import forward_only, structure_of
 from tunecli.trainers.fast.tracker import Tracker
@@ -112,7 +112,7 @@ class Group:
         self.st, self.steps = first.st, first.steps
         self.classification = first.classification
         self.shared = all(r[0] is rows[0][0] and r[2][0] is rows[0][2][0] for r in rows)
-        _check_memory(self.st, max(len(val[0]) for _, _, val in rows), len(ps))
+        check_memory(self.st, max(len(val[0]) for _, _, val in rows), len(ps))
         stack = lambda *leaves: jnp.stack(leaves)  # noqa: E731
         self.state = jax.tree.map(stack, *[r.state for r in self.runs])
         self.hp = jax.tree.map(stack, *[r.hp for r in self.runs])
@@ -207,14 +207,6 @@ def _stacked_validation(validation: list[tuple[np.ndarray, np.ndarray]], classif
         ws.append(np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)]))
     return (jnp.asarray(np.stack(xs), jnp.float32), jnp.asarray(np.stack(ys), jnp.int32 if classification else jnp.float32),
             jnp.asarray(np.stack(ws)))
-
-
-def _check_memory(st: Any, eval_rows: int, k: int) -> None:
-    needed, params = memory_needed(st, eval_rows)
-    room = available_memory()
-    if room is not None and needed * k > room:
-        raise MemoryError(f"{k} members of {params:,} parameters need at least {needed * k / 2**30:,.1f} GiB to "
-                          f"train; {room / 2**30:,.1f} GiB is available")
 
 
 def fit_members(ps: list[dict[str, Any]], dataset: Dataset, training: Training, objective: Objective, *,
