@@ -191,3 +191,35 @@ def test_a_diverging_refit_hands_over_the_kept_model(searched: Path, monkeypatch
     monkeypatch.undo()
     outcome = train_best(load_space(searched / "div.yaml"), output=None, storage_url=str(searched / "tunecli.journal"))
     assert outcome.model == "refit"  # without the failure the refit is what train hands over
+
+
+def test_a_collapsed_refit_hands_over_the_kept_model(searched: Path, monkeypatch) -> None:
+    """A refit that ends without a NaN but predicts one class for every row (chance accuracy on the rows it
+    trained on) is not handed over: the kept model is, and train says why."""
+    from tunecli.train import refit
+
+    real_fit = refit.fit
+
+    def collapse(*args: object, **kwargs: object) -> object:
+        model = real_fit(*args, **kwargs)
+        kernel, bias = model.layers[-1].get_weights()
+        model.layers[-1].set_weights([np.zeros_like(kernel), np.eye(len(bias))[0] * 10])
+        return model
+
+    monkeypatch.setattr(refit, "fit", collapse)
+    outcome = train_best(load_space(searched / _best(searched, "col.yaml")), output=searched / "col.keras",
+                         storage_url=str(searched / "tunecli.journal"))
+    assert outcome.model == "kept" and "far worse than the kept model" in (outcome.kept_note or "")
+    assert outcome.test_score > 0.5 and (searched / "col.keras").exists()
+
+
+@pytest.mark.parametrize(("metric", "refit_fit", "kept_val", "bad"), [
+    ("val_accuracy", 0.0975, 0.95, True), ("val_accuracy", 0.93, 0.95, False), ("val_accuracy", 0.99, 0.95, False),
+    ("val_rmse", 1.6, 0.55, True), ("val_rmse", 0.6, 0.55, False), ("val_mae", float("nan"), 0.4, True),
+    ("val_accuracy", 0.1, None, False),
+])
+def test_collapse_is_told_from_scores_without_test_rows(metric: str, refit_fit: float, kept_val: float | None,
+                                                        bad: bool) -> None:
+    from tunecli.train.outcome import collapsed
+
+    assert (collapsed(metric, refit_fit, kept_val) is not None) is bad

@@ -13,7 +13,7 @@ from tunecli.studies.storage import load_study
 from tunecli.train import refit
 from tunecli.train.files import output_paths, save
 from tunecli.train.kept import kept_model
-from tunecli.train.outcome import Job, TrainOutcome, test_score
+from tunecli.train.outcome import Job, TrainOutcome, collapsed, fit_score, test_score
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -57,12 +57,16 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         assert kept is not None
         return _saved(kept, model, kept_path, job)
     try:
-        outcome = _refit(job, epochs, seed, refit_path)
+        outcome, refitted = _refit(job, epochs, seed)
     except RunError as exc:  # the refit diverged: the model the search kept is what there is to hand over
         if kept is None:
             raise
         kept.kept_note = f"the refit failed ({exc.message}); the model the search kept is handed over instead"
         return _saved(kept, model, refit_path, job)
+    if kept is not None and (why := collapsed(job.metric, outcome.fit_score, kept.val_score)):
+        kept.kept_note = f"{why}; the model the search kept is handed over instead"
+        return _saved(kept, model, refit_path, job)
+    _saved(outcome, refitted, refit_path, job)
     outcome.kept, outcome.kept_note = kept, note
     if kept is not None:
         _saved(kept, model, kept_path, job, "--kept-output")
@@ -114,8 +118,8 @@ def _kept_beside(job: Job, storage_url: str | None, option: str | None, *,
     return kept, model, None
 
 
-def _refit(job: Job, epochs: int | None, seed: int | None, path: Path | None) -> TrainOutcome:
-    """Refit on train + validation, score once on the test split, save (at ``path``)."""
+def _refit(job: Job, epochs: int | None, seed: int | None) -> tuple[TrainOutcome, Any]:
+    """Refit on train + validation, score once on the test split (and on the rows it trained on)."""
     space = job.space
     n_epochs = epochs or space.training.refit_epochs or space.training.max_epochs
     start = time.perf_counter()
@@ -126,8 +130,9 @@ def _refit(job: Job, epochs: int | None, seed: int | None, path: Path | None) ->
     outcome = TrainOutcome(job.metric.removeprefix("val_"), score, search_score, n_epochs, 0.0, None)
     if job.passes:
         outcome.mc_mean, outcome.mc_std, outcome.mc_passes = mc_mean, mc_std, job.passes
+    outcome.fit_score = fit_score(model, job)
     outcome.seconds = time.perf_counter() - start
-    return _saved(outcome, model, path, job)
+    return outcome, model
 
 
 def _origin_attrs(space: SearchSpace, storage_url: str | None) -> dict[str, Any] | None:

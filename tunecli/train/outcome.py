@@ -32,6 +32,7 @@ class TrainOutcome:
     val_score: float | None = None    # kept: its validation score, computed again here
     kept: TrainOutcome | None = None  # refit: the kept model, scored beside it
     kept_note: str | None = None      # refit: why no kept model is shown beside it
+    fit_score: float | None = None    # refit: its score on the rows it trained on (train + validation)
 
     def summary(self) -> dict[str, Any]:
         return {k: (v.summary() if isinstance(v, TrainOutcome) else str(v) if isinstance(v, Path) else v)
@@ -66,6 +67,32 @@ def val_score(model: Any, job: Job) -> float:
 
         return score(job.metric, y, predict_mc(model, x, job.passes).mean(axis=0))
     return score(job.metric, y, model.predict(x, batch_size=2048, verbose=0))
+
+
+def fit_score(model: Any, job: Job) -> float:
+    """The refit's score on the rows it trained on (train + validation), one plain prediction."""
+    data = job.dataset
+    x, y = np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
+    return score(job.metric, y, model.predict(x, batch_size=2048, verbose=0))
+
+
+#: A refit has collapsed when, on the rows it trained on, its error is more than this many times the kept
+#: model's on validation rows that model never saw (plus 0.02 of accuracy): a training run that went wrong
+#: without a NaN (a learning rate that fits the search's shorter runs but not the refit's).
+COLLAPSE_FACTOR = 2.0
+
+
+def collapsed(metric: str, refit_fit: float | None, kept_val: float | None) -> str | None:
+    """Why the refit should not be handed over (None: it is sound), from scores no test row went into."""
+    if refit_fit is None or kept_val is None or not np.isfinite(kept_val):
+        return None
+    if metric.endswith("accuracy"):
+        bad = (1 - refit_fit) > COLLAPSE_FACTOR * (1 - kept_val) + 0.02
+    else:
+        bad = not np.isfinite(refit_fit) or refit_fit > COLLAPSE_FACTOR * kept_val
+    name = metric.removeprefix("val_")
+    return (f"the refit scored {name} {refit_fit:.4g} on the rows it trained on, far worse than the kept model "
+            f"on validation rows it never saw ({kept_val:.4g})") if bad else None
 
 
 def test_score(model: Any, job: Job) -> tuple[float, float | None, float | None]:
