@@ -152,6 +152,7 @@ YAML_CASES = [
     space_param("data-drop-string", edit(**{"data.drop": "col"}), "data.drop"),
     space_param("data-test-1.5", edit(**{"data.test": 1.5}), "data.test"),
     space_param("data-fractions", edit(**{"data.validation": 0.5, "data.test": 0.5}), "data", "validation + test"),
+    space_param("data-sep-colon", edit(**{"data.sep": ":"}), "data.sep", "allowed", "semicolon"),
     space_param("data-unknown-key", edit(**{"data.sorce": "iris"}), "data.sorce", "did you mean 'source'"),
     space_param("search-list", edit(search=[1]), "search"),
     space_param("search-engine", edit(**{"search.engine": "hyperopt"}), "search.engine"),

@@ -18,6 +18,8 @@ SCHEDULES = ("constant", "power", "exponential", "piecewise", "performance", "on
 BATCH_NORM = ("none", "before", "after")
 SHAPES = ("constant", "funnel")
 LOSSES = ("auto", "mse", "huber", "mae")
+#: The separators of a CSV file (``data.sep`` takes the character or its word; left out, it is detected).
+CSV_SEPARATORS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 #: The LR range test's suggestion rules (the first is the default) and what each one picks.
 LR_RULES: dict[str, str] = {

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from tunecli.config import registry
-from tunecli.config.catalogue import ACTIVATIONS, POSITIVE_INTS, REUSE_PARAMS
+from tunecli.config.catalogue import ACTIVATIONS, CSV_SEPARATORS, POSITIVE_INTS, REUSE_PARAMS
 from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
 from tunecli.config.yaml_file import read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
@@ -41,6 +41,19 @@ class DataSpec(_Strict):
     #: k-fold cross-validation over the training and validation rows (small tables): a trial's score is the mean
     #: over its k folds, which train together as members of one program on the fast trainer; None: one split
     cv: int | None = Field(None, ge=2, le=20)
+    sep: str | None = None  # a CSV file's separator (or its word: comma, semicolon, tab, pipe); None: detected
+
+    @field_validator("sep")
+    @classmethod
+    def _separator(cls, value: str | None) -> str | None:
+        words = {word: char for char, word in CSV_SEPARATORS.items()}
+        if value is None or value in CSV_SEPARATORS:
+            return value
+        if value.strip().lower() in words:
+            return words[value.strip().lower()]
+        allowed = " ".join(repr(char) for char in CSV_SEPARATORS)
+        raise ValueError(f"unknown separator {show(value)}; allowed: {allowed} (or {', '.join(words)}); "
+                         "leave data.sep out to detect it")
 
     @model_validator(mode="after")
     def _fractions(self) -> DataSpec:

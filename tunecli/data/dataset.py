@@ -51,6 +51,7 @@ class RawData:
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why it was left out (data.drop, ...)
     task_hint: str | None = None
     columns: list[str] = field(default_factory=list)  # every feature column of the source, left out or not, in order
+    dialect: str = ""  # how a CSV file is written ("semicolon-separated, UTF-8 byte-order mark"); "" otherwise
 
 
 @dataclass
@@ -80,6 +81,8 @@ class Dataset:
     #: k-fold cross-validation over the training and validation rows (``data.cv``; 0: one split) and its seed
     folds: int = 0
     fold_seed: int = 0
+    #: How a CSV source is written (``dialect.Dialect.describe``), named in the summary line; "" for other sources
+    dialect: str = ""
 
     @property
     def n_features(self) -> int:
@@ -87,7 +90,8 @@ class Dataset:
 
     def describe(self) -> str:
         kind = f"{self.n_classes} classes" if self.task == "classification" else "regression"
-        text = (f"{self.name}: {self.n_features} features, {kind}; "
+        name = f"{self.name} ({self.dialect})" if self.dialect else self.name
+        text = (f"{name}: {self.n_features} features, {kind}; "
                 f"{len(self.x_train)} train / {len(self.x_val)} validation / {len(self.x_test)} test rows")
         return f"{text}; left out: {describe_left_out(self.dropped)}" if self.dropped else text
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tunecli.data.dataset import Dataset, RawData
+from tunecli.data.dialect import Dialect, detect
 from tunecli.data.paths import find_file
 from tunecli.data.preprocessing import prepare
 from tunecli.errors import DataError
@@ -79,7 +80,7 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> Dataset:
         raise DataError("target_scale only applies to regression", source=source, field="data.target_scale")
     name = Path(source).name if source not in BUILTIN + DOWNLOADABLE else source
     dataset = prepare(spec, source, raw, task, name)
-    dataset.folds, dataset.fold_seed = spec.cv or 0, spec.seed
+    dataset.folds, dataset.fold_seed, dataset.dialect = spec.cv or 0, spec.seed, raw.dialect
     return dataset
 
 
@@ -127,7 +128,10 @@ def _read_file(path: Path, spec: DataSpec) -> RawData:
         kind = f"file type {suffix!r}" if suffix else "file without a suffix"
         raise DataError(f"unsupported {kind}; use .csv, .parquet or .npz (arrays x and y), "
                         "or a folder of x_train.npz / y_train.npz", source=str(path), field="data.source")
-    return _select_table_columns(read_table(path, suffix), spec, str(path))
+    frame, dialect = load_table(path, suffix, sep=spec.sep)
+    raw = _select_table_columns(frame, spec, str(path))
+    raw.dialect = dialect.describe() if dialect else ""
+    return raw
 
 
 def _select_table_columns(frame: pd.DataFrame, spec: DataSpec, source: str) -> RawData:
@@ -178,12 +182,27 @@ def _cols(columns: pd.DataFrame | pd.Index | list[str]) -> str:
     return ", ".join(names[:30]) + (f" … ({len(names)} in all)" if len(names) > 30 else "")
 
 
-def read_table(path: Path, suffix: str) -> pd.DataFrame:
+def read_table(path: Path, suffix: str, *, sep: str | None = None) -> pd.DataFrame:
     """A .csv or .parquet table, columns named as text; one DataError naming the file for anything wrong."""
+    return load_table(path, suffix, sep=sep)[0]
+
+
+def csv_dialect(path: Path, sep: str | None = None) -> Dialect:
+    """The CSV file's dialect (``data.sep``, if given, is its separator); a DataError if it cannot be read."""
+    try:
+        return detect(path, sep)
+    except OSError as exc:
+        raise DataError(f"cannot read the table: {type(exc).__name__}: {str(exc)[:200]}",
+                        source=str(path), field="data.source") from None
+
+
+def load_table(path: Path, suffix: str, *, sep: str | None = None) -> tuple[pd.DataFrame, Dialect | None]:
+    """``read_table``, and the CSV dialect it read the file with (None for parquet)."""
     import pandas as pd
 
+    dialect = csv_dialect(path, sep) if suffix == ".csv" else None
     try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        frame = pd.read_csv(path, **dialect.pandas_options()) if dialect else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", source=str(path), field="data.source") from None
     except pd.errors.ParserError as exc:
@@ -199,7 +218,7 @@ def read_table(path: Path, suffix: str) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(f"the table has a header ({_cols(frame)}) but no rows", source=str(path), field="data.source")
     frame.columns = [str(c) for c in frame.columns]
-    return frame.reset_index(drop=True).copy()  # copy: one block per dtype, so 10,000 columns stay fast to select
+    return frame.reset_index(drop=True).copy(), dialect  # copy: one block per dtype, so 10,000 columns stay fast
 
 
 def _read_npz(path: Path) -> RawData:
