@@ -62,3 +62,33 @@ def test_curve_is_cut_where_it_exceeds_four_times_its_minimum() -> None:
     lrs, losses = _curve()
     lr, loss = usable(lrs, losses)
     assert len(loss) < len(losses) and max(loss) <= 4 * min(loss)
+
+
+def _plateau_curve(n: int = 300):
+    """The quick start's shape: flat, a descent to a minimum at ~0.12, then a jump to a plateau under 4x the minimum.
+
+    Noise-free, so already smooth: the plateau's slope is steady, which stopped fastai's walk from the end on it.
+    """
+    lrs = lr_schedule(1e-7, 10, n)
+    x = np.log10(lrs)
+    loss = np.where(x < -4, 2.8, 2.8 - 1.8 * (x + 4) / 3.08)        # reaches 1.0 at 10**-0.92 = 0.12
+    loss = np.where(x > -0.92, 2.6 + 0.1 * (x + 0.92), loss)          # past it: 2.6 and a slow climb (never 4x)
+    return list(lrs), list(loss)
+
+
+def test_no_suggestion_lies_past_the_minimum_of_the_smoothed_curve() -> None:
+    lrs, losses = _plateau_curve()
+    at_min = lrs[int(np.argmin(losses))]
+    s = suggest(lrs, losses)
+    assert set(s) == {"valley", "steep", "minimum", "slide", "divergence"}
+    assert all(value <= at_min for value in s.values()), (s, at_min)
+    assert s["slide"] <= at_min / 2  # walks left from the minimum, not from the plateau's end
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0, 2.0])
+def test_every_rule_stays_at_or_left_of_the_minimum(shift: float) -> None:
+    lrs, losses = _curve(knee=10 ** (-3 + shift / 2), noise=0.02)
+    smoothed = smooth(losses, beta=0.9)
+    lr, loss = usable(lrs, smoothed)
+    s = suggest(lrs, smoothed)
+    assert max(s.values()) <= lr[int(np.argmin(loss))]

@@ -124,7 +124,7 @@ def test_lr_find_outcome(out) -> None:
     text = out["out"].getvalue()
     assert "digits: 64 features, 10 classes" in text
     assert "model: the space's defaults: n_hidden=2, dropout=0.25" in text and "learning_rate" not in text
-    assert "│ = valley 0.01" in text and "learning rate" in text and "1e-" in text  # the terminal plot
+    assert "s ┆ steep 0.003, V ┃ valley 0.01 (chosen)" in text and "learning rate" in text and "1e-" in text  # the plot
     assert "→ valley" in text and "steep" in text and "Suggested learning rates" in text
     low, high = result.bounds()
     assert f"Suggested learning rate (valley): 0.01   search bounds: {low:.3g} to {high:.3g} (log-uniform)" in text

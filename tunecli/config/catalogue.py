@@ -26,7 +26,7 @@ LR_RULES: dict[str, str] = {
     "valley": "inside the longest falling stretch, about 2/3 of the way down (fastai's default)",
     "steep": "the steepest descent of loss vs log(lr)",
     "minimum": "the LR at the lowest loss, divided by 10",
-    "slide": "fastai's interval slide rule: walk left from the end while the slope changes",
+    "slide": "fastai's interval slide rule: walk left from the loss minimum while the slope changes",
     "divergence": "10x below the LR where the loss starts to climb past its minimum (Géron)",
 }
 

@@ -40,6 +40,10 @@ class LRFindResult:
     def lr(self) -> float:
         return self.suggestions[self.rule]
 
+    def by_lr(self) -> list[tuple[str, float]]:
+        """The suggestions from the lowest learning rate to the highest (left to right on a plot)."""
+        return sorted(self.suggestions.items(), key=lambda kv: kv[1])
+
     def bounds(self) -> tuple[float, float]:
         """A log-uniform range for a search: from a tenth of the headline LR up to the loss minimum."""
         low = self.lr / 10
@@ -130,6 +134,12 @@ def _minimum(lr: np.ndarray, loss: np.ndarray) -> float:
 
 
 def _slide(lr: np.ndarray, loss: np.ndarray, thresh: float = 0.005) -> float:
+    # Walk left from the minimum, not from the end: a plateau past the minimum (a curve that rises but never
+    # reaches 4x its minimum) has a steady slope and stopped the walk far past it.
+    best = int(np.argmin(loss))
+    lr, loss = lr[: best + 1], loss[: best + 1]
+    if len(loss) < 2:
+        return float(lr[0])
     grads = np.gradient(loss)
     diff = max(2, round(len(loss) * 0.15))
     r_idx, l_idx = -1, -1 - diff
@@ -153,7 +163,11 @@ assert tuple(_RULES) == RULES, "every rule of the catalogue has one function her
 
 
 def suggest(lrs: list[float], losses: list[float]) -> dict[str, float]:
-    """Every rule's suggestion on a smoothed curve (raises NoDescent when there is none)."""
+    """Every rule's suggestion on a smoothed curve (raises NoDescent when there is none).
+
+    No suggestion lies past the minimum of the curve: one that would is clamped to the minimum's LR.
+    """
     lr, loss = usable(lrs, losses)
-    picked = {name: rule(lr, loss) for name, rule in _RULES.items()}
+    ceiling = float(lr[int(np.argmin(loss))])
+    picked = {name: min(rule(lr, loss), ceiling) for name, rule in _RULES.items()}
     return {name: value for name, value in picked.items() if math.isfinite(value)}

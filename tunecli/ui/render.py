@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 from tunecli.studies.diagnostics import LEGEND, diagnose
 from tunecli.studies.results import ranked, varying_columns
 from tunecli.studies.uncertainty import plus_minus
@@ -167,9 +169,10 @@ def lr_find_outcome(outcome: LRFindOutcome) -> None:
     console.print(f"[muted]{outcome.dataset}[/]")
     shown = {k: v for k, v in outcome.config.items() if k != "learning_rate"}
     console.print(f"model: {outcome.config_source}: " + ", ".join(f"{k}={fmt(v)}" for k, v in shown.items()))
-    plot = lr_curve_text(result, width=min(console.width, 100) - 2)
+    colour = console.color_system is not None and not console.no_color
+    plot = lr_curve_text(result, width=min(console.width, 100) - 2, color=colour)
     if plot:
-        console.print(plot, markup=False, highlight=False)
+        console.print(Text.from_ansi(plot, no_wrap=True))
     console.print(lr_rules_table(result))
     low, high = result.bounds()
     console.print(f"Suggested learning rate ({result.rule}): [value]{result.lr:.3g}[/]   "
