@@ -286,6 +286,27 @@ def train(
         render.train_outcome(outcome)
 
 
+@app.command()
+@handle_errors
+def dashboard(
+    store: Annotated[Optional[str], typer.Argument(metavar="STORE", show_default=False,
+                                                   help="Study store: a .journal file or a storage URL "
+                                                   "(default: tunecli.journal in this folder).")] = None,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on (0.0.0.0: every one).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port (0: any free one).")] = 8080,
+    debug: DebugOpt = False,
+) -> None:
+    """Show the studies live in the browser (optuna-dashboard); Ctrl-C stops it.
+
+    Needs the optional extra: pip install "tunecli[dashboard]".
+    """
+    from tunecli.dashboard import serve
+    from tunecli.ui import render
+
+    serve(store, host=host, port=port, on_ready=lambda url: render.dashboard_ready(url, store))
+    render.note("dashboard stopped")
+
+
 def _print_version(value: bool) -> None:
     if value:
         from tunecli import __version__

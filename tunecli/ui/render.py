@@ -182,3 +182,11 @@ def lr_find_outcome(outcome: LRFindOutcome) -> None:
                   f"{'; stopped early: the loss exploded' if result.stopped_early else ''}[/]")
     for text in result.notes:
         console.print(f"[muted]{text}[/]")
+
+
+def dashboard_ready(url: str, store: str | None) -> None:
+    """The dashboard's address on stdout (flushed: a script reading it sees it at once)."""
+    from tunecli.studies.urls import describe
+
+    console.print(f"Dashboard of {describe(store)} at [path]{url}[/] (Ctrl-C stops it)", soft_wrap=True)
+    console.file.flush()
