@@ -80,6 +80,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
+            if _closed_pipe(exc):
+                raise typer.Exit(code=0) from None
             if debug:
                 raise
             from tunecli.ui.console import error
@@ -88,6 +90,13 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(code=1) from None
 
     return wrapper
+
+
+def _closed_pipe(exc: BaseException | None = None) -> bool:
+    """True when stdout's reader has gone (``tunecli report | head -3``): not an error (``git log | head`` exits 0 too)."""
+    from tunecli.ui.console import stdout_gone
+
+    return (exc is None or isinstance(exc, BrokenPipeError)) and stdout_gone()
 
 
 @app.command(epilog=registry.describe())
@@ -336,6 +345,9 @@ def run() -> None:
     except SystemExit as exc:
         if interrupt.requested() and exc.code not in (0, None):  # Click turns KeyboardInterrupt into "Aborted!" (1)
             sys.exit(interrupt.exit_code())
+        clicks_pipe = exc.code == 1 and sys.stdout is not sys.__stdout__  # Click's own exit on a closed pipe
+        if (exc.code in (0, None) or clicks_pipe) and _closed_pipe():
+            sys.exit(0)
         raise
 
 

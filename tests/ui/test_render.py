@@ -46,7 +46,8 @@ def test_search_outcome_shows_the_top_trials_and_the_best(out) -> None:
     render.search_outcome(_search(rows, best_path=Path("tiny-best.yaml")))
     text = out["out"].getvalue()
     assert "iris: 4 features, 3 classes" in text
-    assert "Study tiny: top 3 of 3 trials" in text and "n_hidden" in text and "dropout" not in text
+    assert "Study tiny: top 3 of 3 trials" in text and "n_hidden" in text
+    assert "dropout" not in text.split("same in every trial")[0] and "same in every trial: dropout=0.1" in text
     assert text.index("0.9000") < text.index("0.8000") < text.index("0.4000")
     assert "Best val_accuracy: 0.9000 (trial #1); 4 trials ran in 3.2s; stored in s.journal" in text
     assert "Best configuration written to tiny-best.yaml" in text
@@ -135,3 +136,52 @@ def test_lr_find_outcome(out) -> None:
 def test_note_goes_to_stderr(out) -> None:
     render.note("wrote plots/a.png")
     assert out["err"].getvalue() == "wrote plots/a.png\n" and out["out"].getvalue() == ""
+
+
+@pytest.fixture
+def narrow(monkeypatch) -> Console:
+    """The render module's stdout as an 80-column terminal (the default of most terminals and of SSH)."""
+    console = Console(width=80, record=True, theme=THEME, highlight=False)
+    monkeypatch.setattr(render, "console", console)
+    return console
+
+
+def _quickstart(**kw) -> list[dict]:
+    from tests.ui.test_fit_width import _quickstart_rows
+
+    return [{**row, "reason": None, "curve": {}, "discarded": None, "lr_used": None, **kw} for row in _quickstart_rows()]
+
+
+def _shown(header: list[str], name: str) -> bool:
+    from tunecli.ui.tables import SHORT
+
+    return name in header or SHORT.get(name) in header
+
+
+def test_search_table_at_80_columns_shows_the_five_most_important_parameters_and_the_fixed_ones(narrow) -> None:
+    from tests.ui.test_fit_width import IMPORTANCE
+
+    render.search_outcome(_search(_quickstart(), importances=IMPORTANCE))
+    lines = narrow.export_text().splitlines()
+    header = next(line for line in lines if "val_accuracy" in line).split()
+    assert all(_shown(header, name) for name in sorted(IMPORTANCE, key=IMPORTANCE.get, reverse=True)[:5]), header
+    assert max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    assert "same in every trial: batch_size=32" in text  # fixed for the whole search: said, not dropped silently
+    assert "every column: --json" in text and "terminal too narrow" not in text
+
+
+def test_report_at_80_columns_shows_the_five_most_important_parameters(narrow) -> None:
+    from tests.ui.test_fit_width import IMPORTANCE
+
+    report = StudyReport("digits-quickstart", "s.journal", "maximize", "val_accuracy",
+                         {"engine": "optuna", "algorithm": "tpe", "pruner": "median", "max_epochs": 20, "val_rows": 360},
+                         _quickstart(), importances=IMPORTANCE)
+    render.study_report(report, top=10)
+    lines = narrow.export_text().splitlines()
+    header = next(line for line in lines if "val_accuracy" in line and "rank" not in line and "objective" not in line)
+    assert all(_shown(header.split(), name) for name in sorted(IMPORTANCE, key=IMPORTANCE.get, reverse=True)[:5])
+    assert max(len(line) for line in lines) <= 80
+    text = " ".join(lines)  # flags left out of the table: their lines below name the trials, ≈ with its interval
+    assert "not shown at 80 columns: seconds, rank, epochs, flags;" in text
+    assert "0.9852 ± 0.0099, so above 0.9753 (trials #19, #18)" in text

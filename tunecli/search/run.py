@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from tunecli.search.engines import get_engine
 from tunecli.search.progress import ProgressFactory, QuietProgress
 from tunecli.search.rerank import rerank
 from tunecli.search.study import create_or_resume
+from tunecli.studies.report import param_importances
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, write_yaml
 from tunecli.studies.storage import write_failure
 from tunecli.studies.urls import describe
@@ -50,6 +51,7 @@ class SearchOutcome:
     best_error: str | None = None  # why the best configuration could not be written
     reranked: int = 0  # extra runs of the top configurations (search.rerank)
     val_rows: int | None = None  # validation rows: what a score's standard error rests on
+    importances: dict[str, float] = field(default_factory=dict)  # fANOVA, most important first (table order)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -91,7 +93,8 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
                             time.monotonic() - started, finished(study) - before, ready.dataset.describe(),
                             max_epochs=space.training.max_epochs, interrupted=interrupted,
                             stopped_by=interrupt.describe() if interrupted else None, reranked=reranked or 0,
-                            val_rows=pooled_rows(ready.dataset))
+                            val_rows=pooled_rows(ready.dataset),
+                            importances={} if interrupted or quiet else param_importances(study)[0])
     if not interrupted and finished(study) == 0:
         raise RunError(f"no trial ran and study {space.study!r} holds none ({_why_none(space, outcome.seconds)}); "
                        "nothing was searched", source=outcome.storage)

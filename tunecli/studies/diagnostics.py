@@ -16,7 +16,7 @@ LEGEND = {
     "OVF": "over-fitting: validation loss rose >10 % above its best while training loss fell; add regularization",
     "CAP": "still improving at the epoch cap: raise max_epochs",
     "FLAT": "plateaued early: best epoch in the first 20 % of epochs; try another learning rate or schedule",
-    "≈": "tied with the best within noise: the scores differ by less than 1.96 standard errors",
+    "≈": "tied with the best: inside its 95 % interval (the best's score ± 1.96 standard errors)",
 }
 
 

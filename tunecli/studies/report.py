@@ -81,7 +81,7 @@ class StudyReport:
             return []
         se_best = self.standard_error(best)
         return [r["number"] for r in self.rows if r["state"] == "COMPLETE" and r["value"] is not None
-                and tied(best["value"], r["value"], se_best, self.standard_error(r))]
+                and tied(best["value"], r["value"], se_best)]
 
     def summary(self) -> dict[str, Any]:
         seconds = [r["seconds"] for r in self.rows if r["seconds"]]
@@ -124,7 +124,7 @@ def build_report(study: Any, storage_url: str | None, *, importances: bool = Tru
     report = StudyReport(study.study_name, describe(storage_url), direction,
                          attrs.read(stored, attrs.OBJECTIVE, "value"), stored, rows)
     if importances:
-        report.importances, report.importance_note = _importances(study)
+        report.importances, report.importance_note = param_importances(study)
     return report
 
 
@@ -140,7 +140,8 @@ def importance_sample(study: Any) -> tuple[Any, str | None]:
     return sample, f"importances from the {IMPORTANCE_TRIALS} latest completed trials of {len(complete)}"
 
 
-def _importances(study: Any) -> tuple[dict[str, float], str | None]:
+def param_importances(study: Any) -> tuple[dict[str, float], str | None]:
+    """fANOVA importance of each parameter, most important first (and a note), or none (and why)."""
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))

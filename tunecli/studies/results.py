@@ -67,13 +67,21 @@ def _row(t: optuna.trial.FrozenTrial, study_attrs: dict[str, Any]) -> dict[str, 
     return {
         "repeats": repeats,
         "number": t.number, "state": t.state.name, "value": value,
-        "params": attrs.read(stored, attrs.CONFIG, dict(t.params)), "epochs": attrs.read(stored, attrs.EPOCHS),
+        "params": attrs.read(stored, attrs.CONFIG, dict(t.params)), "epochs": _epochs(t, stored),
         "seconds": attrs.read(stored, attrs.SECONDS, t.duration.total_seconds() if t.duration else 0.0),
         "reason": attrs.read(stored, attrs.FAIL_REASON) or discarded, "curve": attrs.read(stored, attrs.CURVE, {}),
         "best_epoch": attrs.read(stored, attrs.BEST_EPOCH), "fit_seconds": attrs.read(stored, attrs.FIT_SECONDS),
         "lr_used": attrs.read(stored, attrs.LR_USED), "lr_curve": attrs.read(stored, attrs.LR_CURVE),
         "discarded": discarded, "trainer": attrs.read(stored, attrs.TRAINER),
     }
+
+
+def _epochs(t: optuna.trial.FrozenTrial, stored: dict[str, Any]) -> int | None:
+    """The epochs a trial ran; a running one's so far (the epochs it reported)."""
+    epochs = attrs.read(stored, attrs.EPOCHS)
+    if epochs is None and t.state.name == "RUNNING" and t.intermediate_values:
+        return int(max(t.intermediate_values))
+    return epochs
 
 
 def ranked(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:

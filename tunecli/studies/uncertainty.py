@@ -5,8 +5,9 @@
 - mae: ``mae * sqrt((pi / 2 - 1) / n)`` (half-normal absolute errors);
 - loss: not estimated (None).
 
-Two scores are *tied within noise* when they differ by less than 1.96 standard errors of their
-difference (``sqrt(se_a^2 + se_b^2)``).
+A score is *tied with the best* when it lies inside the best's 95 % interval: less than ``1.96`` standard
+errors of the best's score from it. One yardstick for every trial, so the tied trials are the top of the
+ranking, never a farther one without a nearer one.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ def standard_error(metric: str, value: float | None, n: int | None) -> float | N
     return None
 
 
-def tied(best: float, value: float, se_best: float | None, se_value: float | None) -> bool:
-    """True when ``value`` is within noise of ``best`` (1.96 standard errors of the difference)."""
-    if se_best is None or se_value is None:
+#: Standard errors either side of a score that make its 95 % interval.
+Z95 = 1.96
+
+
+def tied(best: float, value: float, se_best: float | None) -> bool:
+    """True when ``value`` lies inside the best's 95 % interval (``best ± 1.96 se_best``); without a standard
+    error, only an equal score is tied."""
+    if se_best is None:
         return value == best
-    return abs(best - value) < 1.96 * math.sqrt(se_best**2 + se_value**2)
+    return abs(best - value) < Z95 * se_best
 
 
 def plus_minus(value: float | None, se: float | None) -> str:

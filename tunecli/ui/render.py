@@ -9,7 +9,7 @@ from rich.text import Text
 
 from tunecli.studies.diagnostics import LEGEND, diagnose
 from tunecli.studies.results import ranked, varying_columns
-from tunecli.studies.uncertainty import plus_minus
+from tunecli.studies.uncertainty import Z95, plus_minus
 from tunecli.ui.console import console, err_console, fmt
 from tunecli.ui.lrplot import lr_curve_text
 from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
@@ -31,7 +31,11 @@ def search_outcome(outcome: SearchOutcome) -> None:
     if counted:
         columns = varying_columns(counted) or list(counted[0]["params"])[:6]
         title = f"Study {outcome.study}: top {min(TOP, len(counted))} of {len(counted)} trials"
-        console.print(trials_table(counted[:TOP], columns, outcome.objective.metric, title=title))
+        console.print(trials_table(counted[:TOP], columns, outcome.objective.metric, title=title,
+                                   importance=outcome.importances or None, width=console.width, every="--json"))
+        same = {k: v for k, v in counted[0]["params"].items() if k not in columns}
+        if same:
+            console.print(Text("same in every trial: " + ", ".join(f"{k}={fmt(v)}" for k, v in same.items()), style="muted"))
     best = outcome.best
     if best is None:
         err_console.print("[warn]No trial completed, so there is no best configuration yet.[/]")
@@ -99,12 +103,23 @@ def study_report(report: StudyReport, top: int) -> None:
         if row.get("lr_used"):
             row["params"] = {**row["params"], "lr_used": row["lr_used"]}
     table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True,
-                         importance=report.importances or None)
+                         importance=report.importances or None, width=console.width)
     console.print(table)
     _importances(report)
-    used = sorted({f for r in rows for f in r["flags"].split()})
-    for flag in used:
-        console.print(f"[value]{flag}[/] {LEGEND[flag]}")
+    _flag_legend(rows, s)
+
+
+def _flag_legend(rows: list[dict], s: dict) -> None:
+    """A line for each flag shown: what it means and which trials carry it (``≈``: its interval, in numbers)."""
+    for flag in sorted({f for r in rows for f in r["flags"].split()}):
+        carriers = [f"#{r['number']}" for r in rows if flag in r["flags"].split()]
+        text = LEGEND[flag]
+        if flag == "≈" and s["best_standard_error"] is not None:
+            best, margin = s["best_value"], Z95 * s["best_standard_error"]
+            bound = f"above {best - margin:.4f}" if s["direction"] == "maximize" else f"below {best + margin:.4f}"
+            text += f": {best:.4f} ± {margin:.4f}, so {bound}"
+        which = "every trial shown" if len(carriers) == len(rows) else "trials " + ", ".join(carriers)
+        console.print(f"[value]{flag}[/] {text} [muted]({which})[/]")
 
 
 def _importances(report: StudyReport) -> None:

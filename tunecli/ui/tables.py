@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Group
 from rich.measure import Measurement
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from tunecli.config.catalogue import LR_RULES
 from tunecli.ui.console import console, fmt, state_style
@@ -21,60 +25,166 @@ def _table(title: str | None) -> Table:
     return Table(title=title, title_justify="left", header_style="header", box=box.SIMPLE_HEAD, pad_edge=False)
 
 
-def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None,
-                 flags: bool = False, importance: dict[str, float] | None = None, width: int | None = None) -> Table:
-    """Top trials: rank, value, the varying parameters, epochs, seconds, state (and flags).
+#: Short column headers, used when the full names do not fit (a legend line says what each stands for).
+SHORT = {"n_hidden": "hid", "n_neurons": "units", "learning_rate": "lr", "batch_size": "bs", "activation": "act",
+         "optimizer": "opt", "momentum": "mom", "dropout": "drop", "initializer": "init", "batch_norm": "bn",
+         "schedule": "sched", "weight_decay": "wd", "mc_dropout": "mcd", "max_norm": "maxn", "clipnorm": "clipn",
+         "clipvalue": "clipv", "lr_used": "lr*", "beta_1": "b1", "beta_2": "b2"}
 
-    The table fits ``width`` (the terminal's): parameter columns are left out, the least important
-    first (by ``importance`` when given, else from the right), and the caption says which.
+#: One letter per trial state, when the words do not fit.
+STATE_LETTERS = {"COMPLETE": "C", "PRUNED": "P", "FAIL": "F", "RUNNING": "R", "WAITING": "W"}
+
+#: The columns that are not parameters, in the order they are left out when the table is too wide.
+EXTRAS = ("seconds", "rank", "epochs", "flags")
+
+
+@dataclass
+class _Layout:
+    """What a trials table shows; ``_narrower`` takes it one step closer to a given width."""
+
+    params: list[str]
+    extras: list[str]
+    state: str = "word"  # word | letter | shared (left out: every row has the same)
+    short: bool = False
+    runs: bool = True  # the value cell's ×N (runs of a re-ranked trial)
+    hidden: list[str] = field(default_factory=list)
+
+
+def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None,
+                 flags: bool = False, importance: dict[str, float] | None = None, width: int | None = None,
+                 every: str = "--format json") -> Group:
+    """Top trials: rank, value, the varying parameters (most important first), epochs, seconds, state, flags.
+
+    The table fits ``width`` (the terminal's, or ``COLUMNS``) by giving the parameters the room, one step at a
+    time: a one-letter state (or none, where every row shares it), short headers, no seconds, no ×runs, no rank,
+    no epochs, no flags; only then the least important parameters go (``importance``, else from the right), and a
+    panel under the table shows the best configuration whole. Lines under the table say what changed, and
+    that ``every`` (an option) shows every column.
     """
     width = console.width if width is None else width
-    shown, hidden = list(columns), []
-    while True:
-        table = _trials_table(rows, shown, metric, title, flags)
-        if not shown or Measurement.get(console, console.options.update(width=100_000), table).maximum <= width:
-            break
-        drop = min(shown, key=lambda c: (importance or {}).get(c, 0.0)) if importance else shown[-1]
-        shown.remove(drop)
-        hidden.insert(0, drop)
-    if hidden:
-        table.caption = f"not shown (terminal too narrow): {', '.join(hidden)}; all of them: --format json"
-        table.caption_justify = "left"
-    return table
+    order = sorted(columns, key=lambda c: -(importance or {}).get(c, -1.0)) if importance else list(columns)
+    layout = _Layout(list(order), ["rank", "epochs", "seconds"] + (["flags"] if flags else []))
+    table = _trials_table(rows, layout, metric, title)
+    while _width(table) > width and _narrower(layout, rows):
+        table = _trials_table(rows, layout, metric, title)
+    parts: list[Any] = [table, *(Text(line, style="muted") for line in _notes(rows, layout, width, every))]
+    if rows and any(c in rows[0]["params"] for c in layout.hidden):
+        parts.append(best_panel(rows[0], order))
+    return Group(*parts)
 
 
-def _trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None,
-                  flags: bool) -> Table:
+def _width(table: Table) -> int:
+    return Measurement.get(console, console.options.update(width=100_000), table).maximum
+
+
+def _narrower(layout: _Layout, rows: list[dict[str, Any]]) -> bool:
+    """One step narrower (see ``trials_table``); False when there is no step left."""
+    if layout.state == "word":
+        layout.state = "shared" if len({r["state"] for r in rows}) == 1 else "letter"
+    elif not layout.short and any(_header(c, True) != c for c in layout.params):
+        layout.short = True
+    elif "seconds" in layout.extras:
+        _hide(layout, "seconds")
+    elif layout.runs and any(len(r.get("repeats") or []) > 1 for r in rows):
+        layout.runs = False
+    elif any(e in layout.extras for e in EXTRAS):
+        _hide(layout, next(e for e in EXTRAS if e in layout.extras))
+    elif layout.params:
+        _hide(layout, layout.params[-1])
+    else:
+        return False
+    return True
+
+
+def _hide(layout: _Layout, column: str) -> None:
+    (layout.extras if column in layout.extras else layout.params).remove(column)
+    layout.hidden.append(column)
+
+
+def _header(column: str, short: bool) -> str:
+    return SHORT.get(column, column) if short else column
+
+
+def _trials_table(rows: list[dict[str, Any]], layout: _Layout, metric: str, title: str | None) -> Table:
     table = _table(title)
-    table.add_column("rank", justify="right")
+    table.collapse_padding = True  # two spaces between columns, not three
+    extras = layout.extras
+    if "rank" in extras:
+        table.add_column("rank", justify="right")
     table.add_column("#", justify="right", style="muted")
     table.add_column(metric, justify="right", style="value", min_width=len(metric))
-    for col in columns:
-        table.add_column(col, min_width=min(len(col), 14), no_wrap=True)
-    for extra in ("epochs", "seconds", "state"):
-        table.add_column(extra, justify="right" if extra != "state" else "left", no_wrap=True)
-    if flags:
+    for col in layout.params:
+        header = _header(col, layout.short)
+        table.add_column(header, min_width=min(len(header), 14), no_wrap=True)
+    for extra in ("epochs", "seconds"):
+        if extra in extras:
+            table.add_column(extra, justify="right", no_wrap=True)
+    if layout.state != "shared":
+        table.add_column("state" if layout.state == "word" else "st", no_wrap=True)
+    if "flags" in extras:
         table.add_column("flags", style="flag", no_wrap=True, min_width=5)
     for rank, row in enumerate(rows, 1):
-        cells = [str(rank), str(row["number"]), _value_cell(row)]
-        cells += [fmt(row["params"].get(c, "")) for c in columns]
-        state = row["state"]
-        style = state_style(state)
-        cells += [str(row.get("epochs", "")), f"{row.get('seconds', 0):.1f}", f"[{style}]{state}[/]" if style else state]
-        if flags:
-            cells.append(row.get("flags", ""))
-        table.add_row(*cells)
+        table.add_row(*_cells(rank, row, layout))
     return table
 
 
-def _value_cell(row: dict[str, Any]) -> str:
+def _cells(rank: int, row: dict[str, Any], layout: _Layout) -> list[str]:
+    extras = layout.extras
+    cells = [str(rank)] if "rank" in extras else []
+    cells += [str(row["number"]), _value_cell(row, layout.runs)]
+    cells += [fmt(row["params"].get(c, "")) for c in layout.params]
+    if "epochs" in extras:
+        cells.append("—" if row.get("epochs") is None else str(row["epochs"]))
+    if "seconds" in extras:
+        cells.append(f"{row.get('seconds') or 0:.1f}")
+    if layout.state != "shared":
+        state = row["state"]
+        text = state if layout.state == "word" else STATE_LETTERS.get(state, state[:1])
+        style = state_style(state)
+        cells.append(f"[{style}]{text}[/]" if style else text)
+    if "flags" in extras:
+        cells.append(row.get("flags", ""))
+    return cells
+
+
+def _notes(rows: list[dict[str, Any]], layout: _Layout, width: int, every: str) -> list[str]:
+    """The lines under a narrowed table: what each short name stands for, what was left out and where it is."""
+    notes = []
+    if layout.state == "shared" and rows:
+        notes.append(f"every trial shown is {rows[0]['state'].lower()}")
+    elif layout.state == "letter":
+        used = dict.fromkeys(r["state"] for r in rows)
+        notes.append("st: " + ", ".join(f"{STATE_LETTERS.get(s, s[:1])} {s.lower()}" for s in used))
+    short = [f"{_header(c, True)} {c}" for c in layout.params if layout.short and _header(c, True) != c]
+    if short:
+        notes.append(", ".join(short))
+    if not layout.runs:
+        runs = max(len(r.get("repeats") or []) for r in rows)
+        notes.append(f"±: standard deviation of a re-ranked configuration's {runs} runs")
+    if layout.hidden:
+        notes.append(f"not shown at {width} columns: {', '.join(layout.hidden)}; every column: {every}")
+    return notes
+
+
+def best_panel(row: dict[str, Any], columns: list[str]) -> Panel:
+    """The best trial's parameters, one a line: what a narrow table could not show."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="muted")
+    grid.add_column()
+    for name in columns:
+        if name in row["params"]:
+            grid.add_row(name, fmt(row["params"][name]))
+    return Panel(grid, title=f"best configuration (trial #{row['number']})", title_align="left", expand=False)
+
+
+def _value_cell(row: dict[str, Any], runs_shown: bool = True) -> str:
     """``0.9833``; a re-ranked trial: ``0.9806 ±0.0028 ×3`` (mean, standard deviation, runs)."""
     if row["value"] is None:
         return "—"
     runs = [v for v in row.get("repeats") or [] if v is not None]
     if len(runs) < 2:
         return f"{row['value']:.4f}"
-    return f"{row['value']:.4f} ±{statistics.stdev(runs):.4f} ×{len(runs)}"
+    return f"{row['value']:.4f} ±{statistics.stdev(runs):.4f}" + (f" ×{len(runs)}" if runs_shown else "")
 
 
 def studies_table(summaries: list[StudySummary]) -> Table:
