@@ -56,8 +56,9 @@ def test_importances_table_bars_follow_the_values() -> None:
     assert ["dropout", "0.001", "█"] in _lines(text)  # at least one block
 
 
-def test_lr_rules_table_marks_the_chosen_rule() -> None:
+def test_lr_rules_table_marks_the_chosen_rule_in_the_plots_order() -> None:
+    """Lowest learning rate first, as the plot reads left to right (not the catalogue's order)."""
     result = LRFindResult([1e-3, 1e-2], [1.0, 0.5], [1.0, 0.5], {"valley": 0.0123, "minimum": 0.001}, "minimum")
     lines = _lines(_text(lr_rules_table(result)))
-    assert lines[2][:2] == ["valley", "0.0123"]
-    assert lines[3][:3] == ["→", "minimum", "0.001"] and "divided by 10" in " ".join(lines[3])
+    assert lines[2][:3] == ["→", "minimum", "0.001"] and "divided by 10" in " ".join(lines[2])
+    assert lines[3][:2] == ["valley", "0.0123"]

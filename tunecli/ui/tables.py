@@ -210,12 +210,12 @@ def importances_table(importances: dict[str, float], note: str | None) -> Table:
 
 
 def lr_rules_table(result: LRFindResult) -> Table:
-    """Each rule's suggestion; the chosen one marked."""
+    """Each rule's suggestion, lowest learning rate first (the plot's left to right); the chosen one marked."""
     table = _table("Suggested learning rates")
     table.add_column("rule")
     table.add_column("learning rate", justify="right")
     table.add_column("how")
-    for name, lr in result.suggestions.items():
+    for name, lr in result.by_lr():
         label = f"[chosen]→ {name}[/]" if name == result.rule else f"  {name}"
         table.add_row(label, f"{lr:.3g}", LR_RULES[name])
     return table
