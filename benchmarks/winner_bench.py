@@ -12,8 +12,10 @@ same wall-clock budget, the same wide space, epoch cap and patience:
 
 - tunecli: ``search`` with ``search.timeout`` = 60 % of the budget and its defaults (TPE, median pruner,
   re-ranking of the top 5 over 3 runs), cold (empty compile cache), then ``train`` on the best YAML, which
-  scores two models once on the test split: the refit on train + validation (``refit``, what ``--output``
-  saves) and the model the search kept (``kept``, what ``--from-search`` saves). Its wall includes the train.
+  scores three models once on the test split: the refit on train + validation (``refit``, what ``--output``
+  saves), the model the search kept (``kept``, what ``--from-search`` saves) and the ensemble of the models the
+  search kept for its best trials (``tunecli-ensemble``, ``train --ensemble 5``: Caruana's selection on the
+  validation split). Its wall includes the train; the three rows share one search.
 - Keras Tuner RandomSearch and BayesianOptimization: the HyperModel its docs show (``fit`` overridden to
   tune the batch size); no new trial after the budget; the final model is ``get_best_models(1)[0]``.
 - plain Optuna: TPE + MedianPruner with an epoch-reporting callback (optuna-examples' Keras example),
@@ -49,6 +51,8 @@ BUDGETS = {"digits": 20.0, "breast_cancer": 10.0, "housing": 20.0, "mnist": 40.0
 MAX_EPOCHS = {"digits": 100, "breast_cancer": 100, "housing": 100, "mnist": 30}
 PATIENCE = 5
 TUNECLI_SEARCH_SHARE = 0.6   # of the budget: the rest is for re-ranking and the train
+#: ``train --ensemble``: the search keeps the weights of re-ranking's top 5 (search.rerank.top's default), all drawn on
+ENSEMBLE = 5
 
 SPACE = peers.WIDE_SPACE   # every tool's (tunecli's YAML; the peers read the same ranges)
 
@@ -98,18 +102,28 @@ def run_tunecli(name: str, data: Any, budget: float, max_epochs: int, seed: int,
         outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
         searched = time.perf_counter() - start
         best_space = load_space(outcome.best_path)
-        trained = train_best(best_space, output=Path(folder) / "model.keras", seed=seed)
+        trained = train_best(best_space, output=Path(folder) / "model.keras", seed=seed, ensemble=ENSEMBLE)
         wall = time.perf_counter() - start
     finally:
         os.chdir(here)
-    val = float(outcome.best["value"])
-    rows = [{"tool": "tunecli", "model": "refit", "val": val, "test": trained.test_score}]
-    if trained.kept is not None:
-        rows.append({"tool": "tunecli-kept", "model": "kept", "val": val, "test": trained.kept.test_score})
+    rows = tunecli_rows(trained, float(outcome.best["value"]))
     counted = [r for r in outcome.rows if r.get("state") in ("COMPLETE", "PRUNED", "FAIL")]
     for row in rows:
         row.update(trials=len(counted), wall=round(wall, 2), search_wall=round(searched, 2),
                    reranked=outcome.reranked)
+    return rows
+
+
+def tunecli_rows(trained: Any, val: float) -> list[dict]:
+    """The rows of one ``train`` outcome: what it hands over (``tunecli``), the kept model beside it and the
+    ensemble (validation: the search's best score; the ensemble's own, chosen on validation, for its row)."""
+    rows = [{"tool": "tunecli", "model": "refit", "val": val, "test": trained.test_score}]
+    if trained.kept is not None:
+        rows.append({"tool": "tunecli-kept", "model": "kept", "val": val, "test": trained.kept.test_score})
+    if trained.ensemble is not None:
+        together = trained.ensemble
+        rows.append({"tool": "tunecli-ensemble", "model": "ensemble", "val": together.val_score,
+                     "test": together.test_score, "members": together.members})
     return rows
 
 
@@ -192,7 +206,7 @@ def drive(module: str, jobs: list[tuple[str, int]], parallel: int, cores: int, o
 
 
 def summarize(rows: list[dict]) -> str:
-    tools = TOOLS[:1] + ["tunecli-kept"] + TOOLS[1:]
+    tools = TOOLS[:1] + ["tunecli-kept", "tunecli-ensemble"] + TOOLS[1:]
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; rows: {len(rows)}", "",
              "| data | budget s | tool | seeds | test median | test IQR | optimism median | optimism IQR | "
              "val median | trials median | wall median s |", "|---|---|---|---|---|---|---|---|---|---|---|"]

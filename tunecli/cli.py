@@ -267,7 +267,7 @@ def report(
 def train(
     best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export).")],
     output: Annotated[Optional[Path], typer.Option(help="Save the refit model here (.keras); with --from-search, "
-                                                   "the kept model.")] = None,
+                                                   "the kept model; with --ensemble, the ensemble.")] = None,
     kept_output: Annotated[Optional[Path], typer.Option(help="Save the model the search trained and kept for this "
                                                         "trial here (.keras).")] = None,
     from_search: Annotated[bool, typer.Option("--from-search", help="No refit: score the model the search kept "
@@ -275,6 +275,9 @@ def train(
     storage: StorageOpt = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
     mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
+    ensemble: Annotated[Optional[int], typer.Option(min=1, metavar="K", help="Also average the models the search "
+                                                    "kept for its K best trials, weighted by greedy selection on "
+                                                    "the validation split.")] = None,
     backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     debug: DebugOpt = False,
@@ -286,7 +289,7 @@ def train(
 
     space = load_space(best_file, {"training.backend": _value(backend)})
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
-                         kept_output=kept_output, storage_url=storage)
+                         kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0)
     from tunecli.ui import render
 
     if as_json:

@@ -10,6 +10,7 @@ from tunecli.config.params import FixedParam
 from tunecli.errors import RunError, SpaceError, TuneCliError
 from tunecli.prepare import prepare
 from tunecli.studies.storage import load_study
+from tunecli.train import ensemble as ensembles
 from tunecli.train import refit
 from tunecli.train.files import output_paths, save
 from tunecli.train.kept import kept_model
@@ -30,27 +31,44 @@ def fixed_params(space: SearchSpace) -> dict[str, Any]:
 
 def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int = 0, epochs: int | None = None,
                seed: int | None = 42, from_search: bool = False, kept_output: str | Path | None = None,
-               storage_url: str | None = None) -> TrainOutcome:
+               storage_url: str | None = None, ensemble: int = 0) -> TrainOutcome:
     """Refit, evaluate once on the test split, save the model (``.keras``); beside it, the model the search
-    kept for the trial in ``space.origin`` (when its study holds it), scored the same way.
+    kept for the trial in ``space.origin`` (when its study holds it), scored the same way; with ``ensemble``,
+    also the ensemble of the kept models of the study's best trials (``train.ensemble``).
 
     Args:
         space: a space whose every parameter is fixed (``STUDY-best.yaml``, ``report --export``).
-        output: where to save the refit model (with ``from_search``: the kept model).
+        output: where to save the refit model (with ``from_search``: the kept model; with ``ensemble``: the
+            ensemble).
         mc_dropout: score the mean of this many MC dropout passes (0: only for an MC dropout model, 10 passes).
         epochs: refit epochs (default ``training.refit_epochs``, else ``max_epochs``).
         seed: seeds the refit.
         from_search: no refit: only the kept model, which must be there.
         kept_output: where to save the kept model (it must be there).
         storage_url: the store of the study ``origin`` names (None: ``tunecli.journal`` here).
+        ensemble: draw an ensemble from the kept models of this many best trials (0: none).
 
     Raises:
-        TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept.
+        TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept;
+            with ``ensemble``, also when the study kept none.
     """
     params = fixed_params(space)
-    _check_options(from_search=from_search, epochs=epochs, output=output, kept_output=kept_output)
+    _check_options(from_search=from_search, epochs=epochs, output=output, kept_output=kept_output, ensemble=ensemble)
     job = _job(space, params, mc_dropout, storage_url)
     refit_path, kept_path = output_paths(output, kept_output, from_search)
+    ensemble_path, refit_path = (refit_path, None) if ensemble else (None, refit_path)
+    members = ensembles.pool(job, storage_url, ensemble) if ensemble else None  # before the refit: a study without any says so
+    outcome = _single(job, refit_path, kept_path, epochs, seed, from_search=from_search, kept_output=kept_output,
+                      storage_url=storage_url)
+    if members is not None:
+        together, model = ensembles.build(job, members)
+        outcome.ensemble = _saved(together, model, ensemble_path, job)
+    return outcome
+
+
+def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: int | None, seed: int | None, *,
+            from_search: bool, kept_output: str | Path | None, storage_url: str | None) -> TrainOutcome:
+    """The refit and the kept model beside it, or the kept model alone (``from_search``, or a refit that failed)."""
     option = "--from-search" if from_search else "--kept-output" if kept_output else None
     kept, model, note = _kept_beside(job, storage_url, option, required=from_search or bool(kept_output))
     if from_search:
@@ -81,7 +99,10 @@ def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, optio
 
 
 def _check_options(*, from_search: bool, epochs: int | None, output: str | Path | None,
-                   kept_output: str | Path | None) -> None:
+                   kept_output: str | Path | None, ensemble: int) -> None:
+    if ensembles.check_size(ensemble) and from_search:
+        raise TuneCliError("--from-search hands over one kept model and --ensemble an average of several: give one "
+                           "of the two", field="--ensemble")
     if from_search and epochs:
         raise TuneCliError("--epochs sets the refit's epochs; --from-search refits nothing", field="--epochs")
     if from_search and output and kept_output:

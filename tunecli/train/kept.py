@@ -44,25 +44,38 @@ def kept_model(job: Job, storage_url: str | None, option: str | None = "--from-s
     return outcome, model
 
 
-class _Found:
-    """The kept weights of the trial ``space.origin`` names, checked to fit the configuration and the data."""
+def member_model(job: Job, study: optuna.Study, number: int, option: str) -> tuple[Any, dict[str, Any]]:
+    """The model trial ``number`` of ``study`` (the study ``space.origin`` names) kept, uncompiled (to be a
+    member of a larger model), and the configuration it trained (any trial's: not checked against the space's).
 
-    def __init__(self, job: Job, storage_url: str | None, option: str | None) -> None:
+    Raises:
+        TuneCliError: its weights were not kept, or they do not fit the data.
+    """
+    found = _Found(job, None, option, study=study, number=number)
+    return found.model(compiled=False), found.config
+
+
+class _Found:
+    """The kept weights of the trial ``space.origin`` names (or ``number`` of the ``study`` given), checked to fit
+    the configuration (that trial's only) and the data."""
+
+    def __init__(self, job: Job, storage_url: str | None, option: str | None, *, study: optuna.Study | None = None,
+                 number: int | None = None) -> None:
         self.job, self.storage_url = job, storage_url
         space = job.space
         name = Path(space.path).name if space.path else "FILE"
         self.rerun = (f"run `tunecli train {shorten(name, 60)}` without {option} to refit the configuration instead"
                       if option else "use the refit")
         origin = space.origin or {}
-        self.study_name, self.number = origin.get("study"), origin.get("trial")
+        self.study_name, self.number = origin.get("study"), origin.get("trial") if number is None else number
         if not isinstance(self.study_name, str) or isinstance(self.number, bool) or not isinstance(self.number, int):
             raise TuneCliError(f"names no search trial (origin: study, trial), so there is no kept model; {self.rerun}",
                                source=space.path, field="origin")
         self.where = f"trial #{self.number} of study {show(self.study_name)}"
-        study = load_study(self.study_name, storage_url)
+        study = study or load_study(self.study_name, storage_url)
         self.entry = self._entry(study.user_attrs)
         self.trial = next((t for t in study.get_trials(deepcopy=False) if t.number == self.number), None)
-        self.config = self._config(self.trial)
+        self.config = self._config(self.trial, check=number is None)
 
     def _entry(self, stored: dict[str, Any]) -> attrs.Kept:
         entry = attrs.kept(stored, self.number)
@@ -75,11 +88,11 @@ class _Found:
         raise TuneCliError(f"the weights of {self.where} were not kept: {why}; {self.rerun}",
                            source=describe(self.storage_url), field="origin")
 
-    def _config(self, trial: optuna.trial.FrozenTrial | None) -> dict[str, Any]:
-        """The configuration the trial trained, checked to be the space's."""
+    def _config(self, trial: optuna.trial.FrozenTrial | None, *, check: bool) -> dict[str, Any]:
+        """The configuration the trial trained, checked to be the space's (with ``check``)."""
         config = trained_config(dict(attrs.read(trial.user_attrs, attrs.CONFIG) or trial.params),
                                 attrs.read(trial.user_attrs, attrs.LR_USED)) if trial is not None else {}
-        params = self.job.params
+        params = self.job.params if check else config
         differ = [k for k in dict.fromkeys([*params, *config]) if params.get(k) != config.get(k)]
         if differ:
             k = differ[0]
@@ -89,8 +102,9 @@ class _Found:
                                f"{self.rerun}", source=self.job.space.path, field=f"space.{k}")
         return config
 
-    def model(self) -> Any:
-        """The Keras model built for the configuration, with the kept weights, compiled to be saved ready to train."""
+    def model(self, *, compiled: bool = True) -> Any:
+        """The Keras model built for the configuration, with the kept weights, compiled to be saved ready to train
+        (or not: a member of a larger model, whose file must not hold its optimizer)."""
         from tunecli.trainers.keras.fit import compile_model
         from tunecli.trainers.keras.model import build_mlp
 
@@ -107,6 +121,8 @@ class _Found:
                                f"({dataset.n_features} features); was the data changed since the search? {self.rerun}",
                                source=self.job.space.path, field="data")
         model.set_weights(arrays)
+        if not compiled:
+            return model
         steps = max(1, math.ceil(len(dataset.x_train) / int(p["batch_size"])))
         compile_model(model, p, dataset.task, steps, self.job.space.training.max_epochs, steps)
         return model

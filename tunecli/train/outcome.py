@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class TrainOutcome:
-    """One model scored once on the test split: the refit (``model`` "refit"), or the model a search trial
-    trained and kept (``model`` "kept"); a refit may carry the kept model beside it (``kept``)."""
+    """One model scored once on the test split: the refit (``model`` "refit"), the model a search trial
+    trained and kept (``model`` "kept"), or an ensemble of kept models (``model`` "ensemble"); a refit may carry
+    the kept model beside it (``kept``), and either the ensemble (``ensemble``)."""
 
     metric: str
     test_score: float
@@ -29,10 +30,13 @@ class TrainOutcome:
     mc_passes: int = 0
     model: str = "refit"              # refit: trained on train + validation here | kept: the search trial's own
     trial: int | None = None          # kept: the trial whose weights these are (its score: ``search_score``)
-    val_score: float | None = None    # kept: its validation score, computed again here
+    val_score: float | None = None    # kept: its validation score, computed again here; ensemble: the chosen one's
     kept: TrainOutcome | None = None  # refit: the kept model, scored beside it
     kept_note: str | None = None      # refit: why no kept model is shown beside it
     fit_score: float | None = None    # refit: its score on the rows it trained on (train + validation)
+    members: list[dict[str, Any]] | None = None  # ensemble: [{"trial": number, "weight": share}], best trial first
+    note: str | None = None           # ensemble: how its pool differs from the one asked for
+    ensemble: TrainOutcome | None = None  # refit or kept: the ensemble (--ensemble), scored beside it
 
     def summary(self) -> dict[str, Any]:
         return {k: (v.summary() if isinstance(v, TrainOutcome) else str(v) if isinstance(v, Path) else v)

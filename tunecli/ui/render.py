@@ -150,18 +150,33 @@ def train_outcome(outcome: TrainOutcome) -> None:
             _kept_outcome(outcome.kept)
         elif outcome.kept_note:
             console.print(f"[muted]kept model of the search: none: {outcome.kept_note}[/]")
+    if outcome.ensemble is not None:
+        _ensemble_outcome(outcome.ensemble)
     if outcome.model_path:
         console.print(f"{'kept model' if outcome.model == 'kept' else 'model'} saved to [path]{outcome.model_path}[/]")
     if outcome.kept is not None and outcome.kept.model_path:
         console.print(f"kept model saved to [path]{outcome.kept.model_path}[/]")
-    if outcome.kept is not None and not outcome.model_path and not outcome.kept.model_path:
-        console.print("[muted]save one with --output FILE (the refit) or --kept-output FILE (the kept model)[/]")
+    if outcome.ensemble is not None and outcome.ensemble.model_path:
+        console.print(f"ensemble saved to [path]{outcome.ensemble.model_path}[/]")
+    elif outcome.kept is not None and not outcome.model_path and not outcome.kept.model_path:
+        first = "the ensemble" if outcome.ensemble is not None else "the refit"
+        console.print(f"[muted]save one with --output FILE ({first}) or --kept-output FILE (the kept model)[/]")
 
 
 def _mc_line(outcome: TrainOutcome) -> None:
     if outcome.mc_passes:
         console.print(f"MC dropout ({outcome.mc_passes} passes): test {outcome.metric} of the mean prediction "
                       f"{outcome.mc_mean:.4f}; spread of single passes ±{outcome.mc_std:.4f}")
+
+
+def _ensemble_outcome(ensemble: TrainOutcome) -> None:
+    """The ensemble of kept models: its test score, its members and weights, its validation score."""
+    if ensemble.note:
+        console.print(f"[warn]{ensemble.note}[/]")
+    members = ", ".join(f"#{m['trial']} {m['weight']:.2f}" for m in ensemble.members or [])
+    console.print(f"ensemble of kept models (trial weight: {members}; chosen on validation): test "
+                  f"{ensemble.metric}: [value]{ensemble.test_score:.4f}[/]   (validation {ensemble.metric}: "
+                  f"{ensemble.val_score:.4f})")
 
 
 def _kept_outcome(kept: TrainOutcome) -> None:
