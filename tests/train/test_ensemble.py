@@ -3,6 +3,7 @@ the kept models, and the command end to end on tiny searches."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -188,9 +189,9 @@ def test_no_test_row_goes_into_the_choice(searched: Path, monkeypatch: pytest.Mo
 
     def scrambled(*args: object, **kwargs: object) -> object:
         job = real_job(*args, **kwargs)
-        data = job.dataset
-        data.x_test = np.random.default_rng(0).normal(size=data.x_test.shape).astype(data.x_test.dtype)
-        data.y_test = data.y_test[::-1].copy()
+        data = job.dataset  # the loader's cached one: changed in a copy only
+        job.dataset = dataclasses.replace(data, y_test=data.y_test[::-1].copy(), x_test=np.random.default_rng(0).normal(
+            size=data.x_test.shape).astype(data.x_test.dtype))
         return job
 
     monkeypatch.setattr(command, "_job", scrambled)
