@@ -21,6 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.predict.fake import fake_model_bytes
 from tests.transfer.keras_files import keras_bytes
 from tunecli.cli import app
 from tunecli.studies import attrs
@@ -350,7 +351,46 @@ REUSE_CASES = [
                       ("iris", "data.classes", "target 7", "0, 1, 2"), store=True), id="search-data-classes-unknown"),
 ]
 
-CASES = YAML_CASES + data_params() + STORAGE_CASES + TRAIN_CASES + REUSE_CASES
+
+
+def predict_param(name: str, args: tuple[str, ...], files: dict[str, str | bytes | None], *expect: str) -> Any:
+    """``tunecli predict ARGS``; refused before Keras is imported (the table model's record in ``m.keras``)."""
+    return pytest.param(Case(("predict", *args), {"m.keras": MODEL, **files}, expect), id=f"predict-{name}")
+
+
+MODEL = fake_model_bytes()  # columns size (number) and kind (text), target y; Keras could not load it
+ROWS = "size,kind,y\n" + rows(lambda i: f"{i % 7}.5,{'pq'[i % 2]},a")
+ON_ROWS = ("m.keras", "rows.csv")
+
+PREDICT_CASES = [
+    predict_param("not-a-model", ON_ROWS, {"m.keras": "just text\n", "rows.csv": ROWS}, "m.keras", "not a model file"),
+    predict_param("zip-without-keras-config", ON_ROWS, {"m.keras": npz_bytes(a=np.zeros(2)), "rows.csv": ROWS},
+                  "m.keras", "config.json"),
+    predict_param("missing-model", ("other.keras", "rows.csv"), {"rows.csv": ROWS}, "other.keras", "no such file"),
+    predict_param("model-is-a-folder", ("dir.keras", "rows.csv"), {"dir.keras": None, "rows.csv": ROWS}, "dir.keras",
+                  "a folder"),
+    predict_param("record-without-columns", ON_ROWS, {"m.keras": fake_model_bytes(columns=[]), "rows.csv": ROWS},
+                  "m.keras", "tunecli.json", "no input columns"),
+    predict_param("text-in-number-column", ON_ROWS, {"rows.csv": ROWS.replace("\n3.5,", "\nthree,", 1)}, "rows.csv",
+                  "column 'size' holds text", "row 4 is 'three'"),
+    predict_param("empty-data", ON_ROWS, {"rows.csv": ""}, "rows.csv", "empty"),
+    predict_param("header-only", ON_ROWS, {"rows.csv": "size,kind,y\n"}, "rows.csv", "no rows"),
+    predict_param("missing-column", ON_ROWS, {"rows.csv": "size,other\n1,2\n"}, "rows.csv", "missing column 'kind'",
+                  "the model takes 'size', 'kind'"),
+    predict_param("ragged-rows", ON_ROWS, {"rows.csv": ROWS + "1.5,p,a,extra\n"}, "rows.csv", "cannot parse", "line 32"),
+    predict_param("unknown-suffix", ("m.keras", "rows.xlsx"), {"rows.xlsx": ROWS}, "rows.xlsx", "unsupported file type"),
+    predict_param("missing-data", ON_ROWS, {}, "rows.csv", "no such file"),
+    predict_param("array-for-text-columns", ("m.keras", "rows.npz"), {"rows.npz": npz_bytes(x=np.zeros((3, 2)))},
+                  "rows.npz", "text columns"),
+    predict_param("proba-on-a-regression", (*ON_ROWS, "--proba"),
+                  {"m.keras": fake_model_bytes(task="regression", classes=[]), "rows.csv": ROWS}, "--proba", "regression"),
+    predict_param("no-data-argument", ("m.keras",), {}, "DATA", "--info"),
+    predict_param("bad-sep", (*ON_ROWS, "--sep", ":"), {"rows.csv": ROWS}, "--sep", "allowed", "semicolon"),
+    predict_param("output-is-a-folder", (*ON_ROWS, "--output", "out"), {"rows.csv": ROWS, "out": None}, "out", "a folder"),
+    predict_param("info-not-a-model", ("m.keras", "--info"), {"m.keras": b"\x00" * 64}, "m.keras", "not a model file"),
+]
+
+CASES = YAML_CASES + data_params() + STORAGE_CASES + TRAIN_CASES + REUSE_CASES + PREDICT_CASES
 
 
 # ------------------------------------------------------------------ fixtures
@@ -387,6 +427,7 @@ def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture(autouse=True)
 def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tunecli.predict.command
     import tunecli.search.run
     import tunecli.search.workers
     import tunecli.train.refit
@@ -394,6 +435,7 @@ def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tunecli.search.run, "run_here", _refuse)
     monkeypatch.setattr(tunecli.search.workers, "run_pool", _refuse)
     monkeypatch.setattr(tunecli.train.refit, "fit", _refuse)
+    monkeypatch.setattr(tunecli.predict.command, "load_keras", _refuse)
     stub = types.ModuleType("tunecli.lrfinder.range_test")
     stub.run_range_test = _refuse  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tunecli.lrfinder.range_test", stub)
@@ -449,7 +491,19 @@ def test_hostile_input_is_refused_with_one_clear_message(case: Case, tmp_path: P
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) >= 60
     commands = {param.values[0].args[0] for param in CASES}
-    assert commands == {"search", "lr-find", "report", "train"}
+    assert commands == {"search", "lr-find", "report", "train", "predict"}
+
+
+def test_an_unwritable_output_is_a_write_failure_naming_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"m.keras": MODEL, "rows.csv": ROWS})
+    before = _listing(tmp_path)
+    result = runner.invoke(app, ["predict", *ON_ROWS, "--output", "no/such/folder/preds.csv"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "no/such/folder/preds.csv" in lines[0], result.output
+    assert "the folder does not exist" in lines[0] and "Traceback" not in result.output
+    assert _listing(tmp_path) == before
 
 
 def test_a_data_file_of_the_same_name_elsewhere_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -319,6 +319,44 @@ def dashboard(
     render.note("dashboard stopped")
 
 
+@app.command()
+@handle_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="A model tunecli saved (train --output), or any Keras .keras file.",
+                                          show_default=False)],
+    data: Annotated[Optional[Path], typer.Argument(help="The rows to predict: .csv, .parquet or .npz (array x).",
+                                                   show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write the predictions here (CSV; default: standard "
+                                                   "output).")] = None,
+    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
+    info: Annotated[bool, typer.Option("--info", help="Show what the model is (columns, classes, configuration, "
+                                       "origin, scores) and exit.")] = False,
+    sep: Annotated[Optional[str], typer.Option(help="The CSV file's separator (default: detected).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the predictions too, without --output).")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Predict the rows of a data file with a saved model; a target column, if the file has it, is scored."""
+    if info:
+        from tunecli.predict.info import model_info
+        from tunecli.ui.predict import model_info as show_info
+
+        described = model_info(model)
+        if as_json:
+            print(json.dumps(described, indent=2, default=str))
+        else:
+            show_info(described)
+        return
+    from tunecli.predict.command import predict_file
+    from tunecli.ui.predict import ChunkProgress, predict_outcome
+
+    outcome = predict_file(model, data, output=output, stream=None if as_json or output else sys.stdout, proba=proba,
+                           keep=as_json and output is None, sep=sep, progress=None if as_json else ChunkProgress)
+    if as_json:
+        print(json.dumps(outcome.summary(), indent=2, default=str))
+    else:
+        predict_outcome(outcome)
+
+
 def _print_version(value: bool) -> None:
     if value:
         from tunecli import __version__

@@ -46,20 +46,29 @@ class DataSpec(_Strict):
     @field_validator("sep")
     @classmethod
     def _separator(cls, value: str | None) -> str | None:
-        words = {word: char for char, word in CSV_SEPARATORS.items()}
-        if value is None or value in CSV_SEPARATORS:
-            return value
-        if value.strip().lower() in words:
-            return words[value.strip().lower()]
-        allowed = " ".join(repr(char) for char in CSV_SEPARATORS)
-        raise ValueError(f"unknown separator {show(value)}; allowed: {allowed} (or {', '.join(words)}); "
-                         "leave data.sep out to detect it")
+        return None if value is None else parse_sep(value)
 
     @model_validator(mode="after")
     def _fractions(self) -> DataSpec:
         if self.validation + self.test >= 0.9:
             raise ValueError(f"validation + test must leave rows to train on, got {self.validation} + {self.test}")
         return self
+
+
+def parse_sep(value: str) -> str:
+    """A CSV separator as ``data.sep`` (or ``predict --sep``) gives it: the character, or its word (``tab``).
+
+    Raises:
+        ValueError: naming what is allowed.
+    """
+    words = {word: char for char, word in CSV_SEPARATORS.items()}
+    if value in CSV_SEPARATORS:
+        return value
+    if value.strip().lower() in words:
+        return words[value.strip().lower()]
+    allowed = " ".join(repr(char) for char in CSV_SEPARATORS)
+    raise ValueError(f"unknown separator {show(value)}; allowed: {allowed} (or {', '.join(words)}); "
+                     "leave it out to detect it")
 
 
 class Transfer(_Strict):

@@ -1,0 +1,115 @@
+"""Where the predictions go: a CSV file written whole or not at all (a temporary file beside it, renamed at the end),
+or standard output once every row is predicted; and what one chunk's rows say (the prediction, the probabilities).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from tunecli.errors import DataError, RunError, os_reason
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIELD = "--output"
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output path that can never be written: a folder (exit 2); the write itself says the rest."""
+    if path.is_dir():
+        raise DataError("a folder; give the file to write the predictions to", source=str(path), field=FIELD)
+
+
+class Sink:
+    """A temporary file collecting the CSV rows; ``commit`` moves it to ``path`` or copies it to ``stream``.
+
+    Used as a context manager: the temporary file is removed whatever happens, so an error leaves nothing behind.
+    """
+
+    def __init__(self, path: Path | None, stream: IO[str] | None) -> None:
+        self.path, self.stream = path, stream
+        self.rows = 0
+        try:
+            if path is not None:
+                handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+                self.temp: Path | None = Path(name)
+                self.file: IO[str] = os.fdopen(handle, "w", newline="", encoding="utf-8")
+            else:
+                self.temp, self.file = None, tempfile.TemporaryFile("w+", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.file.closed:
+            self.file.close()
+        if self.temp is not None and self.temp.exists():
+            self.temp.unlink()
+
+    def write(self, frame: pd.DataFrame) -> None:
+        try:
+            frame.to_csv(self.file, header=self.rows == 0, index=False)
+        except OSError as exc:
+            raise self._failed(exc) from None
+        self.rows += len(frame)
+
+    def commit(self) -> None:
+        """Put the rows where they belong: rename the temporary file to ``path``, or copy it to ``stream``."""
+        try:
+            if self.temp is not None and self.path is not None:
+                self.file.close()
+                os.replace(self.temp, self.path)
+            elif self.stream is not None:
+                self.file.seek(0)
+                shutil.copyfileobj(self.file, self.stream)
+                self.stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> RunError:
+        where = str(self.path) if self.path is not None else "standard output"
+        return RunError(f"cannot write the predictions: {os_reason(exc)}", source=where, field=FIELD)
+
+
+def prediction_rows(outputs: np.ndarray, classes: list[str], proba: bool) -> pd.DataFrame:
+    """One row per input row: ``prediction`` (the class, or the value) and, with ``proba``, ``proba_<class>`` columns."""
+    import pandas as pd
+
+    if not classes:
+        return pd.DataFrame({"prediction": outputs.reshape(len(outputs), -1)[:, 0]})
+    names = np.asarray(classes, dtype=object)[outputs.argmax(axis=1)]
+    frame = pd.DataFrame({"prediction": np.where(np.isfinite(outputs).all(axis=1), names, "")})  # NaN: no class
+    if proba:
+        for i, name in enumerate(classes):
+            frame[f"proba_{name}"] = outputs[:, i]
+    return frame
+
+
+def predicted(outputs: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Class indices (-1 where the outputs are not numbers), or the values of a regression."""
+    if not classes:
+        return outputs.reshape(len(outputs), -1)[:, 0]
+    return np.where(np.isfinite(outputs).all(axis=1), outputs.argmax(axis=1), -1)
+
+
+def json_values(values: np.ndarray) -> list[Any]:
+    """A float array as (nested) lists of JSON values: NaN and infinities become null."""
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return out.tolist()
+
+
+def as_probabilities(outputs: Any, n_classes: int) -> np.ndarray:
+    """The model's outputs as (rows, classes) float32 (one sigmoid unit for two classes becomes two columns)."""
+    outputs = np.asarray(outputs, dtype="float32").reshape(len(outputs), -1)
+    if n_classes == 2 and outputs.shape[1] == 1:
+        return np.concatenate([1 - outputs, outputs], axis=1)
+    return outputs
