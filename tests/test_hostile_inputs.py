@@ -387,6 +387,11 @@ PREDICT_CASES = [
     predict_param("no-data-argument", ("m.keras",), {}, "DATA", "--info"),
     predict_param("bad-sep", (*ON_ROWS, "--sep", ":"), {"rows.csv": ROWS}, "--sep", "allowed", "semicolon"),
     predict_param("output-is-a-folder", (*ON_ROWS, "--output", "out"), {"rows.csv": ROWS, "out": None}, "out", "a folder"),
+    predict_param("data-and-test-split", (*ON_ROWS, "--test-split", "space.yaml"), {"rows.csv": ROWS, **SPACE_FILE},
+                  "--test-split", "not both"),
+    predict_param("test-split-without-test", ("m.keras", "--test-split", "space.yaml"),
+                  {"space.yaml": dump(edit(**{"data.test": 0}))}, "space.yaml", "data.test", "no test split"),
+    predict_param("test-split-missing-space", ("m.keras", "--test-split", "none.yaml"), {}, "none.yaml", "not found"),
     predict_param("info-not-a-model", ("m.keras", "--info"), {"m.keras": b"\x00" * 64}, "m.keras", "not a model file"),
 ]
 

@@ -329,6 +329,8 @@ def predict(
     output: Annotated[Optional[Path], typer.Option(help="Write the predictions here (CSV; default: standard "
                                                    "output).")] = None,
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
+    test_split: Annotated[Optional[Path], typer.Option(help="Instead of DATA: the test split of the data this space "
+                                                       "file names (BEST.yaml): rows the search never saw.")] = None,
     info: Annotated[bool, typer.Option("--info", help="Show what the model is (columns, classes, configuration, "
                                        "origin, scores) and exit.")] = False,
     sep: Annotated[Optional[str], typer.Option(help="The CSV file's separator (default: detected).")] = None,
@@ -336,25 +338,19 @@ def predict(
     debug: DebugOpt = False,
 ) -> None:
     """Predict the rows of a data file with a saved model; a target column, if the file has it, is scored."""
+    from tunecli.ui import predict as view
+
     if info:
         from tunecli.predict.info import model_info
-        from tunecli.ui.predict import model_info as show_info
 
-        described = model_info(model)
-        if as_json:
-            print(json.dumps(described, indent=2, default=str))
-        else:
-            show_info(described)
+        view.model_info(model_info(model), as_json=as_json)
         return
     from tunecli.predict.command import predict_file
-    from tunecli.ui.predict import ChunkProgress, predict_outcome
 
-    outcome = predict_file(model, data, output=output, stream=None if as_json or output else sys.stdout, proba=proba,
-                           keep=as_json and output is None, sep=sep, progress=None if as_json else ChunkProgress)
-    if as_json:
-        print(json.dumps(outcome.summary(), indent=2, default=str))
-    else:
-        predict_outcome(outcome)
+    outcome = predict_file(model, data, test_split=test_split, output=output, proba=proba, sep=sep,
+                           stream=None if as_json or output else sys.stdout, keep=as_json and output is None,
+                           progress=None if as_json else view.ChunkProgress)
+    view.predict_outcome(outcome, as_json=as_json)
 
 
 def _print_version(value: bool) -> None:

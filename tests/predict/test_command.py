@@ -117,3 +117,29 @@ def test_a_bad_row_in_a_later_chunk_leaves_no_file(saved, tmp_path: Path, monkey
     with pytest.raises(DataError, match="column 'size' holds text where the model takes numbers: row 18"):
         predict_file(saved["table"], tmp_path / "rows.csv", output=tmp_path / "preds.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]
+
+
+def test_the_test_split_of_a_space_file_is_predicted_and_scored(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.predict.models import array_model
+    from tunecli.config.space import DataSpec
+    from tunecli.data import load_data
+    from tunecli.data.loading import source_rows
+    from tunecli.serving import metadata
+
+    spec = DataSpec(source="diabetes", seed=3)
+    (tmp_path / "best.yaml").write_text(yaml.safe_dump({"study": "d", "data": {"source": "diabetes", "seed": 3}}))
+    data = load_data(spec)
+    path = array_model(tmp_path / "d.keras", width=data.n_features)
+    record = metadata.read(path)
+    metadata.write(path, {**record, "columns": [{"name": n, "input": "x", "kind": "number"} for n in data.feature_names]})
+    outcome = predict_file(path, None, test_split=tmp_path / "best.yaml", keep=True)
+    frame, y = source_rows(spec, data.test_rows)
+    expected = keras_predict(path, {"x": frame.to_numpy("float32")}).reshape(-1)
+    np.testing.assert_allclose(outcome.predictions, expected, rtol=1e-5)
+    assert outcome.data == f"the test split of diabetes ({len(y)} rows the search never saw)"
+    assert outcome.score["rows"] == len(y) == len(data.x_test)
+    assert outcome.score["value"] == pytest.approx(np.sqrt(np.mean((expected - y) ** 2)), rel=1e-5)
+    with pytest.raises(DataError, match="not both"):
+        predict_file(path, tmp_path / "rows.csv", test_split=tmp_path / "best.yaml")

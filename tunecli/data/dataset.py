@@ -76,6 +76,8 @@ class Dataset:
     #: Source rows outside the three splits (left out by ``data.classes`` / ``data.train_rows``), preprocessed
     #: like the rest, labels dropped: unlabeled rows an autoencoder may pretrain on. None when there are none.
     x_rest: np.ndarray | None = None
+    #: The test split's rows by number in the source (``loading.source_rows`` reads them as the source has them)
+    test_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: How the source's columns became ``x_*`` (kept to preprocess unlabeled rows from another file the same way).
     transform: FeatureTransform | None = field(default=None, repr=False, compare=False)
     #: k-fold cross-validation over the training and validation rows (``data.cv``; 0: one split) and its seed

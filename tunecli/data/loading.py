@@ -84,6 +84,29 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> Dataset:
     return dataset
 
 
+def source_rows(spec: DataSpec, rows: np.ndarray, *, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of the source, by number, as the source holds them (before any preprocessing) and their targets: a
+    table's columns (the target's too), or an array's features by name (``x0``, … or the built-in set's).
+
+    Raises:
+        DataError: as ``load_data``.
+    """
+    import pandas as pd
+
+    source = spec.source
+    if source in BUILTIN + DOWNLOADABLE:
+        raw = _sklearn(source) if source in BUILTIN else _keras_download(source)
+    else:
+        path = _resolve(source, base_dir)
+        suffix = path.suffix.lower()
+        if not path.is_dir() and suffix != ".npz":
+            frame = load_table(path, suffix, sep=spec.sep)[0].iloc[rows].reset_index(drop=True)
+            return frame, frame[spec.target].to_numpy()
+        raw = _read_npz_folder(path) if path.is_dir() else _read_npz(path)
+    assert raw.x is not None
+    return pd.DataFrame(raw.x[rows], columns=raw.features), raw.y[rows]
+
+
 def _resolve(source: str, base_dir: str | Path | None) -> Path:
     path = find_file(source, base_dir)
     if path is None:

@@ -66,7 +66,7 @@ def prepare(spec: DataSpec, source: str, raw: RawData, task: str, name: str) -> 
         x_train=x_all[rows[idx_train]], y_train=y[idx_train], x_val=x_all[rows[idx_val]], y_val=y[idx_val],
         x_test=x_all[rows[idx_test]], y_test=y[idx_test], n_classes=len(class_names),
         feature_names=features, class_names=class_names, dropped=dropped,
-        x_rest=x_all[rest] if len(rest) else None, transform=transform,
+        x_rest=x_all[rest] if len(rest) else None, transform=transform, test_rows=rows[idx_test],
     )
 
 

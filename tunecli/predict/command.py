@@ -14,6 +14,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from tunecli.errors import DataError
+from tunecli.predict import split
 from tunecli.predict.inputs import Plan, foreign_plan, model_inputs, plan
 from tunecli.predict.model_file import ModelFile, load_keras, open_model
 from tunecli.predict.output import Sink, as_probabilities, check_output, json_values, predicted, prediction_rows
@@ -60,12 +61,13 @@ class PredictOutcome:
         return out
 
 
-def predict_file(model_path: Path, data_path: Path | None, *, output: Path | None = None, stream: IO[str] | None = None,
-                 proba: bool = False, keep: bool = False, sep: str | None = None,
-                 progress: Any = None) -> PredictOutcome:
+def predict_file(model_path: Path, data_path: Path | None, *, test_split: Path | None = None,
+                 output: Path | None = None, stream: IO[str] | None = None, proba: bool = False, keep: bool = False,
+                 sep: str | None = None, progress: Any = None) -> PredictOutcome:
     """Predict every row of ``data_path`` with the model at ``model_path``.
 
     Args:
+        test_split: instead of ``data_path``, the test split of the data this space file names.
         output: write the predictions here as CSV (whole, or not at all).
         stream: else write the CSV here once every row is predicted (standard output).
         proba: add one probability column per class.
@@ -78,9 +80,7 @@ def predict_file(model_path: Path, data_path: Path | None, *, output: Path | Non
         RunError: the predictions cannot be written (exit 1).
     """
     model = open_model(model_path)
-    if data_path is None:
-        raise DataError("give the data file to predict (or --info to describe the model)", field="DATA")
-    data = open_data(data_path, _separator(sep))
+    data = _rows(data_path, test_split, sep)
     chosen = plan(model, data) if model.record is not None else None
     if proba and model.task == "regression":
         raise DataError("--proba gives class probabilities; this model is a regression", source=str(model_path),
@@ -95,6 +95,17 @@ def predict_file(model_path: Path, data_path: Path | None, *, output: Path | Non
                 shown.update(data.progress)
         sink.commit()
     return run.outcome(output)
+
+
+def _rows(data_path: Path | None, test_split: Path | None, sep: str | None) -> DataFile:
+    """The data file, or the test split a space file's search never saw (``--test-split``)."""
+    if test_split is not None:
+        if data_path is not None:
+            raise DataError(f"give DATA ({data_path}) or --test-split, not both", field="--test-split")
+        return split.test_split(test_split)
+    if data_path is None:
+        raise DataError("give the data file to predict (or --test-split SPACE.yaml, or --info)", field="DATA")
+    return open_data(data_path, _separator(sep))
 
 
 def _separator(sep: str | None) -> str | None:
@@ -183,10 +194,7 @@ class _Run:
 
     def _score(self, chunk: Any, outputs: np.ndarray) -> None:
         assert self.plan is not None
-        if self.plan.by_position:
-            y = chunk.y
-        else:
-            y = chunk.frame[self.plan.target] if self.plan.target else None
+        y = chunk.frame[self.plan.target] if self.plan.target else chunk.y
         if y is None or self.model.record is None:
             return
         if self.score is None:

@@ -71,6 +71,8 @@ class Sink:
                 self.file.seek(0)
                 shutil.copyfileobj(self.file, self.stream)
                 self.stream.flush()
+        except BrokenPipeError:
+            raise  # the reader went away (| head): the command ends quietly
         except OSError as exc:
             raise self._failed(exc) from None
 

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,33 +46,40 @@ class DataFile:
     """A data file opened for predicting: its columns and how far a reader has got (``progress``, 0 to ``total``)."""
 
     path: Path
-    kind: str  # csv | parquet | npz
+    kind: str  # csv | parquet | npz | rows (held in memory: a split of a space file's data)
     columns: list[str]
     dialect: Dialect | None = None
     total: float = 0.0     # the unit of progress: bytes for a CSV file, rows otherwise
     progress: float = 0.0
-    arrays: tuple[np.ndarray, np.ndarray | None] | None = None  # an .npz file's x and y
+    held: tuple[Any, np.ndarray | None] | None = None  # an .npz file's x and y, or rows in memory and their targets
+    label: str = ""  # what the rows are, where they are not a file's
 
     def describe(self) -> str:
         """``rows.csv (semicolon-separated)``: the file, and how a CSV file is written."""
+        if self.label:
+            return self.label
         return f"{self.path.name} ({self.dialect.describe()})" if self.dialect else self.path.name
 
     def chunks(self, usecols: list[str], text: list[str]) -> Iterator[Chunk]:
         """The file's rows, ``CHUNK_ROWS`` at a time; tables with only ``usecols``, ``text`` columns read as text."""
-        if self.kind == "npz":
-            yield from self._array_chunks()
+        if self.held is not None:
+            yield from self._held_chunks(usecols)
         elif self.kind == "parquet":
             yield from self._parquet_chunks(usecols)
         else:
             yield from self._csv_chunks(usecols, text)
 
-    def _array_chunks(self) -> Iterator[Chunk]:
-        assert self.arrays is not None
-        x, y = self.arrays
-        for start in range(0, len(x), CHUNK_ROWS):
-            stop = start + CHUNK_ROWS
-            self.progress = min(stop, len(x))
-            yield Chunk(start, x=x[start:stop], y=None if y is None else y[start:stop])
+    def _held_chunks(self, usecols: list[str]) -> Iterator[Chunk]:
+        assert self.held is not None
+        rows, y = self.held
+        for start in range(0, len(rows), CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, len(rows))
+            self.progress = stop
+            targets = None if y is None else y[start:stop]
+            if self.kind == "npz":
+                yield Chunk(start, x=rows[start:stop], y=targets)
+            else:
+                yield Chunk(start, frame=_numbered(rows.iloc[start:stop][usecols].copy(), start), y=targets)
 
     def _parquet_chunks(self, usecols: list[str]) -> Iterator[Chunk]:
         import pyarrow.parquet as pq
@@ -176,7 +183,13 @@ def _open_npz(path: Path) -> DataFile:
     if y is not None and y.ndim == 2:
         y = y.argmax(axis=1) if y.shape[1] > 1 else y.reshape(-1)  # one-hot labels
     columns = [f"x{i}" for i in range(x.shape[1])]
-    return DataFile(path, "npz", columns, total=float(len(x)), arrays=(x, y))
+    return DataFile(path, "npz", columns, total=float(len(x)), held=(x, y))
+
+
+def held_rows(source: Path, frame: pd.DataFrame, y: np.ndarray, label: str) -> DataFile:
+    """Rows in memory, as a file's would be read (``source``: where they come from, named in messages)."""
+    return DataFile(source, "rows", [str(c) for c in frame.columns], total=float(len(frame)), held=(frame, y),
+                    label=label)
 
 
 @contextlib.contextmanager

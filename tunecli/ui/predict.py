@@ -1,10 +1,11 @@
 """What ``tunecli predict`` shows: a saved model's story (``--info``), the run's progress bar and its outcome.
 
-Predictions may go to standard output, so everything here but ``--info`` is written on standard error.
+Predictions may go to standard output, so everything here but ``--info`` and ``--json`` is written on standard error.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -44,8 +45,12 @@ class ChunkProgress:
         self.bar.update(self.task, completed=completed)
 
 
-def predict_outcome(outcome: PredictOutcome) -> None:
-    """Notes, the score on the file's targets beside the model's own, and where the predictions went."""
+def predict_outcome(outcome: PredictOutcome, *, as_json: bool = False) -> None:
+    """Notes, the score on the file's targets beside the model's own, and where the predictions went (or the JSON
+    summary on standard output)."""
+    if as_json:
+        print(json.dumps(outcome.summary(), indent=2, default=str))
+        return
     for text in outcome.notes:
         err_console.print(Text("note: ", style="warn") + Text(text), soft_wrap=True)
     score = outcome.score
@@ -56,9 +61,9 @@ def predict_outcome(outcome: PredictOutcome) -> None:
         err_console.print(line, soft_wrap=True)
         if score["unknown"]:
             what = "a class the model does not know (counted as wrong)" if outcome.classes else "no number (not scored)"
-            err_console.print(f"[muted]{score['unknown']} targets hold {what}[/]")
+            err_console.print(f"[muted]{score['unknown']} targets hold {what}[/]", soft_wrap=True)
     if outcome.output:
-        err_console.print(Text(f"wrote {outcome.rows} predictions to ") + Text(outcome.output, style="path"))
+        err_console.print(Text(f"wrote {outcome.rows} predictions to ") + Text(outcome.output, style="path"), soft_wrap=True)
 
 
 def _beside(metric: str, scores: dict[str, Any]) -> str:
@@ -67,8 +72,11 @@ def _beside(metric: str, scores: dict[str, Any]) -> str:
     return f"   (the model's {metric} when trained: {', '.join(known)})" if known else ""
 
 
-def model_info(info: dict[str, Any]) -> None:
-    """The story a model file tells of itself: inputs, classes, configuration, origin and scores."""
+def model_info(info: dict[str, Any], *, as_json: bool = False) -> None:
+    """The story a model file tells of itself: inputs, classes, configuration, origin and scores (or it as JSON)."""
+    if as_json:
+        print(json.dumps(info, indent=2, default=str))
+        return
     record = info.get("record")
     if record is None:
         console.print(Text(f"{info['path']}: no tunecli metadata (a Keras model another tool saved); "
