@@ -161,3 +161,25 @@ def test_search_with_lr_finder_stores_the_lr_used(tmp_path) -> None:
         assert t.user_attrs[attrs.LR_FINDER_SECONDS] > 0 and t.user_attrs[attrs.LR_CURVE]["lr"]
     rep = _run("report", cwd=tmp_path)
     assert "lr_used" in rep.stdout
+
+
+def test_two_objectives_pareto_table_then_train_the_knee(tmp_path) -> None:
+    """search with [val_accuracy, params] -> the Pareto table -> train --pick knee: the model is the knee's."""
+    space = {"study": "front", "data": {"source": "iris"}, "objective": ["val_accuracy", "params"],
+             "search": {"trials": 6, "seed": 3, "rerank": {"top": 0}},
+             "training": {"max_epochs": 3, "early_stopping": {"patience": 2}},
+             "space": {"n_hidden": {"int": [1, 2]}, "n_neurons": {"choice": [4, 16, 64]}, "learning_rate": 0.02}}
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(space))
+    proc = _run("search", "space.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Pareto front:" in proc.stdout, proc.stdout
+    knee = next(line for line in proc.stdout.splitlines() if line.lstrip().startswith("◆")).split()
+    number, params = int(knee[1]), int(knee[3].replace(",", ""))
+    study = journal_study(tmp_path, "front")
+    assert study.trials[number].values[1] == params   # the table shows what the study holds
+    trained = _run("train", "space.yaml", "--pick", "knee", "--output", "knee.keras", "--json", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    out = json.loads(trained.stdout)
+    assert out["costs"]["params"] == params and out["search_costs"]["params"] == params
+    assert 0.1 < out["costs"]["latency"] / out["search_costs"]["latency"] < 10   # the same measure, a noisy machine
+    assert out["file_bytes"] == (tmp_path / "knee.keras").stat().st_size

@@ -52,6 +52,9 @@ StorageOpt = Annotated[Optional[str], typer.Option("--storage", help="Optuna sto
                                                    "(default: tunecli.journal in this folder).")]
 DropOpt = Annotated[Optional[list[str]], typer.Option("--drop", help="Leave this column out (repeatable; adds to data.drop).")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
+PickOpt = Annotated[Optional[str], typer.Option("--pick", help="Which trial: a number, best, knee (the Pareto "
+                                                "front's, several objectives) or a rule such as 'params<=20000' "
+                                                "(the best score among the trials that keep it).")]
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -231,7 +234,9 @@ def report(
     storage: StorageOpt = None,
     top: Annotated[int, typer.Option(min=1, help="How many of the best trials to show.")] = 10,
     fmt: Annotated[Format, typer.Option("--format", help="table | json | csv | yaml.")] = Format("table"),
-    export: Annotated[Optional[Path], typer.Option(help="Write the best configuration as a fixed space file.")] = None,
+    export: Annotated[Optional[Path], typer.Option(help="Write the best configuration (or --pick's) as a fixed "
+                                                   "space file.")] = None,
+    pick: PickOpt = None,
     plots: Annotated[Optional[Path], typer.Option(help="Write PNG plots into this folder.")] = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -246,15 +251,19 @@ def report(
         render.study_list(summarize(open_storage(storage)))
         return
     result = rep.build_report(loaded, storage, importances=fmt.value != "csv")  # csv has no place for them
+    picked = result.pick(pick) if pick else None
     if fmt.value == "table":
         render.study_report(result, top)
     else:
         sys.stdout.write(rep.dumps(result, fmt.value))
+    if picked and not export:
+        render.note(f"--pick {pick}: trial #{picked['number']}; --export FILE writes its configuration")
     if export:
         from tunecli.studies.results import write_yaml
 
-        path = write_yaml(export, result.export_space(), header=f"Best configuration of study {result.study}.")
-        render.note(f"Best configuration written to {path}")
+        which = f"Trial #{picked['number']} (--pick {pick})" if picked else "Best configuration"
+        path = write_yaml(export, result.export_space(picked), header=f"{which} of study {result.study}.")
+        render.note(f"{which} written to {path}")
     if plots:
         from tunecli.studies.plots import write_plots
 
@@ -265,7 +274,8 @@ def report(
 @app.command()
 @handle_errors
 def train(
-    best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export).")],
+    best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export); with "
+                                              "--pick, the search's space file.")],
     output: Annotated[Optional[Path], typer.Option(help="Save the refit model here (.keras); with --from-search, "
                                                    "the kept model; with --ensemble, the ensemble.")] = None,
     kept_output: Annotated[Optional[Path], typer.Option(help="Save the model the search trained and kept for this "
@@ -273,6 +283,9 @@ def train(
     from_search: Annotated[bool, typer.Option("--from-search", help="No refit: score the model the search kept "
                                               "(the trial in the file's origin) on the test split.")] = False,
     storage: StorageOpt = None,
+    pick: Annotated[Optional[str], typer.Option("--pick", help="Train this trial of the file's study instead (the "
+                                                "file may then be the search's own space file): a number, best, "
+                                                "knee or a rule such as 'params<=20000'.")] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
     mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
     ensemble: Annotated[Optional[int], typer.Option(min=1, metavar="K", help="Also average the models the search "
@@ -288,6 +301,10 @@ def train(
     from tunecli.train import train_best
 
     space = load_space(best_file, {"training.backend": _value(backend)})
+    if pick:
+        from tunecli.train import picked_space
+
+        space = picked_space(space, pick, storage_url=storage)
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
                          kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0)
     from tunecli.ui import render

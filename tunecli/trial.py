@@ -84,6 +84,18 @@ def run_trial(params: dict[str, Any], dataset: Dataset, training: Training, obje
     reused = describe(p, dataset.base, result.epochs)  # what a transfer trial reused and froze
     if reused is not None:
         result.extras.update(attrs.reused_record(**reused._asdict()))
+    return with_footprint(result, p, dataset)
+
+
+def with_footprint(result: TrialResult, p: dict[str, Any], dataset: Dataset) -> TrialResult:
+    """``result`` with what its network costs in its extras: parameters, CPU latency, file size
+    (``trainers.footprint``; measured here, in the process that trained it, after training)."""
+    from tunecli.trainers.footprint import measure
+
+    n_outputs = dataset.n_classes if dataset.task == "classification" else 1
+    found = measure(p, result.weights, dataset.n_features, n_outputs)
+    result.extras.update(attrs.footprint_record(params=found.params, latency_ms=found.latency_ms,
+                                                latency_iqr_ms=found.latency_iqr_ms, size_bytes=found.size_bytes))
     return result
 
 
@@ -210,7 +222,7 @@ def run_group(configs: list[dict[str, Any]], dataset: Dataset, training: Trainin
             part.extras.update(found)
             part.extras.update(attrs.fit_record(fit_seconds=fitted.fit_seconds, trainer=fitted.trainer, members=k * n))
             parts.append(part)
-        out.append(combine_folds(parts, objective) if folds else parts[0])
+        out.append(with_footprint(combine_folds(parts, objective) if folds else parts[0], ps[i], dataset))
     return out
 
 

@@ -73,7 +73,7 @@ def test_a_missing_package_is_named_with_the_algorithms_that_need_none() -> None
 
     register(Algorithm("needy", "needs a package", FakeSampler, requires=("no_such_package_here",)))
     with pytest.raises(SpaceError, match="needs the no_such_package_here package: pip install no_such_package_here; "
-                                         "or use tpe, random, qmc or grid"):
+                                         "or use tpe, random, nsga2, qmc or grid"):
         make_sampler(validate_space({"search": {"algorithm": "needy"}}))
 
 

@@ -16,7 +16,7 @@ What a factory is:
 
 Example, a sampler of one's own::
 
-    register(Algorithm("nsga2", "NSGA-II, a genetic algorithm", "optuna.samplers:NSGAIISampler"))
+    register(Algorithm("nsga3", "NSGA-III, a genetic algorithm", "optuna.samplers:NSGAIIISampler"))
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class Algorithm(Extension):
 
     engine: str = "optuna"
     requires: tuple[str, ...] = ()  # packages it needs beyond the engine's own
+    multi_objective: bool = True    # can optimize several objectives at once (``objective: [val_accuracy, params]``)
 
     def missing(self) -> list[str]:
         """The packages in ``requires`` that are not installed."""
@@ -135,8 +136,10 @@ for _entry in (
     Algorithm("tpe", "Tree-structured Parzen Estimator: samples more where good trials cluster",
               "tunecli.search.samplers:tpe"),
     Algorithm("random", "independent uniform draws", "optuna.samplers:RandomSampler"),
-    Algorithm("cmaes", "CMA evolution strategy over the numeric parameters (pip install cmaes)",
-              "tunecli.search.samplers:cmaes", requires=("cmaes",)),
+    Algorithm("nsga2", "NSGA-II, a genetic algorithm for several objectives (a Pareto front)",
+              "tunecli.search.samplers:nsga2"),
+    Algorithm("cmaes", "CMA evolution strategy over the numeric parameters (pip install cmaes); one objective",
+              "tunecli.search.samplers:cmaes", requires=("cmaes",), multi_objective=False),
     Algorithm("gp", "Gaussian-process Bayesian optimization (needs torch)", "optuna.samplers:GPSampler",
               requires=("torch",)),
     Algorithm("qmc", "quasi-Monte Carlo (Sobol) draws that cover the space evenly", "tunecli.search.samplers:qmc"),

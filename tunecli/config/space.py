@@ -5,7 +5,6 @@ Every error names the file, the dotted field and what is allowed.
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -14,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from tunecli.config import registry
 from tunecli.config.catalogue import ACTIVATIONS, CSV_SEPARATORS, POSITIVE_INTS, REUSE_PARAMS
+from tunecli.config.objective import Bound, as_list, bounds_of, check_objective, check_search
 from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
-from tunecli.config.yaml_file import read_yaml
+from tunecli.config.yaml_file import apply_overrides, read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
 
 MAX_ERRORS = 3
@@ -204,7 +204,8 @@ class SearchSpace(_Strict):
 
     study: str = Field("tunecli-study", min_length=1, max_length=200)
     data: DataSpec = DataSpec()
-    objective: Literal["auto", "val_loss", "val_accuracy", "val_rmse", "val_mae"] = "auto"
+    objective: str | list[str] = "auto"  # a validation metric, or a list: the metric, then costs (params, latency, size)
+    constraints: dict[str, Any] = {}     # bounds a trial must keep: {params: "<= 50000", latency: "<= 2ms"}
     search: SearchSettings = SearchSettings()
     training: Training = Training()
     space: dict[str, Any] = {}
@@ -220,6 +221,26 @@ class SearchSpace(_Strict):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", value):
             raise ValueError(f"study names use letters, digits, '-', '_' and '.', got {show(value)}")
         return value
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _objective(cls, value: Any) -> Any:
+        return check_objective(value)
+
+    @model_validator(mode="after")
+    def _several_objectives(self) -> SearchSpace:
+        if check_search(self.objectives(), bool(self.constraints), self.search):
+            self.search.pruner = "none"   # Optuna cannot prune a study of several objectives
+        self.bounds()   # a constraint it cannot read is named (``constraints.NAME: ...``)
+        return self
+
+    def objectives(self) -> list[str]:
+        """The objectives as written: the metric (maybe ``auto``), then the costs."""
+        return as_list(self.objective)
+
+    def bounds(self) -> list[Bound]:
+        """The constraints, each in the stored unit (``config.objective.Bound``)."""
+        return bounds_of(self.objectives()[0], self.constraints)
 
     def fixed_values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self.space.items() if isinstance(p, FixedParam) and p.when is None}
@@ -248,28 +269,6 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {show(text)}")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-
-
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Set dotted keys (``search.trials``) in a copy of ``raw``; ``None`` values are skipped.
-
-    A key ending in ``+`` (``data.drop+``) extends the list the file gives instead of replacing it.
-    """
-    out = copy.deepcopy(raw)
-    for dotted, value in overrides.items():
-        if value is None:
-            continue
-        node = out
-        *parents, leaf = dotted.removesuffix("+").split(".")
-        for key in parents:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        if dotted.endswith("+") and isinstance(node.get(leaf), list):
-            node[leaf] = [*node[leaf], *(v for v in value if v not in node[leaf])]
-        else:
-            node[leaf] = value
-    return out
 
 
 def load_space(path: str | Path, overrides: dict[str, Any] | None = None) -> SearchSpace:

@@ -1,10 +1,12 @@
-"""Reading a search-space file safely: size, encoding, YAML syntax, alias bombs and nesting.
+"""Reading a search-space file safely: size, encoding, YAML syntax, alias bombs and nesting; the command line's
+overrides set in the mapping read (``apply_overrides``).
 
 Never executes tags; refuses at once what would expand out of proportion to the file's size.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,25 @@ def _check_limits(node: yaml.Node, size: int, depth: int, source: str, max_nodes
     if depth > MAX_DEPTH:
         raise SpaceError(f"nested more than {MAX_DEPTH} levels deep; a search-space file needs fewer than 10",
                          source=source, field=where)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``search.trials``) in a copy of ``raw``; ``None`` values are skipped.
+
+    A key ending in ``+`` (``data.drop+``) extends the list the file gives instead of replacing it.
+    """
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = out
+        *parents, leaf = dotted.removesuffix("+").split(".")
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        if dotted.endswith("+") and isinstance(node.get(leaf), list):
+            node[leaf] = [*node[leaf], *(v for v in value if v not in node[leaf])]
+        else:
+            node[leaf] = value
+    return out

@@ -73,7 +73,7 @@ def parse_params(items: list[str], source: str = "--params") -> dict[str, Any]:
 def best_config_of(study_name: str, storage_url: str | None) -> dict[str, Any]:
     """The best trial's configuration of a study, its learning rate left out (the range test picks one)."""
     study = load_study(study_name, storage_url)
-    best = best_row(trial_rows(study), study.direction.name.lower())
+    best = best_row(trial_rows(study), study.directions[0].name.lower())
     if best is None:
         raise SpaceError(f"study {study_name!r} has no completed trial yet", field="--from-study")
     return {k: v for k, v in best["params"].items() if k != "learning_rate"}

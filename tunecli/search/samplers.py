@@ -49,8 +49,13 @@ def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
 
 
 def tpe(space: SearchSpace) -> optuna.samplers.BaseSampler:
-    """TPE, its random start-up trials a quarter of the search (3 to 10)."""
+    """TPE, its random start-up trials a quarter of the search (3 to 10); one objective or several."""
     return optuna.samplers.TPESampler(seed=space.search.seed, n_startup_trials=min(10, max(3, space.search.trials // 4)))
+
+
+def nsga2(space: SearchSpace) -> optuna.samplers.BaseSampler:
+    """NSGA-II, generations of a quarter of the search (4 to 50 trials)."""
+    return optuna.samplers.NSGAIISampler(seed=space.search.seed, population_size=min(50, max(4, space.search.trials // 4)))
 
 
 def qmc(space: SearchSpace) -> optuna.samplers.BaseSampler:

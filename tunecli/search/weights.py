@@ -20,6 +20,7 @@ import math
 from typing import TYPE_CHECKING
 
 from tunecli.studies import attrs
+from tunecli.studies.pareto import non_dominated
 from tunecli.studies.results import mean, repeats_of
 
 if TYPE_CHECKING:
@@ -33,14 +34,19 @@ def keep_count(top: int) -> int:
 
 
 def ranking(study: optuna.Study) -> list[int]:
-    """The numbers of the complete trials, best first (a re-ranked trial by the mean of its runs)."""
+    """The numbers of the complete trials, best first (a re-ranked trial by the mean of its runs): those that broke
+    no constraint first, and in a study of several objectives the Pareto-optimal ones before the rest."""
     from optuna.trial import TrialState
 
     stored = study.user_attrs
-    sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
-    scored = [(mean(repeats_of(stored, t)), t.number)
-              for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    return [number for _, number in sorted((sign * s, n) for s, n in scored if math.isfinite(s))]
+    directions = [d.name.lower() for d in study.directions]
+    sign = -1.0 if directions[0] == "maximize" else 1.0
+    trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
+    feasible = [t for t in trials if not attrs.read(t.user_attrs, attrs.VIOLATED)]
+    optimal = {t.number for t, keep in zip(feasible, non_dominated([t.values for t in feasible], directions)) if keep}
+    scored = [(bool(attrs.read(t.user_attrs, attrs.VIOLATED)), t.number not in optimal and len(directions) > 1,
+               sign * mean(repeats_of(stored, t)), t.number) for t in trials]
+    return [key[-1] for key in sorted(k for k in scored if math.isfinite(k[2]))]
 
 
 def keep(study: optuna.Study, number: int, weights: list[np.ndarray] | None, *, top: int,

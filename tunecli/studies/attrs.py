@@ -11,6 +11,8 @@ Study attributes (``study.user_attrs``):
   ``FINGERPRINT`` (what must not change for the study to be resumed), ``OBJECTIVE`` (the metric), ``ENGINE``,
   ``ALGORITHM``, ``PRUNER``, ``MAX_EPOCHS``, ``SPACE_FILE`` (the space file as read, a mapping) and ``FIXED``
   (the fixed values, a mapping);
+- with several objectives or constraints (``study_record``): ``OBJECTIVES`` (every objective's name, the metric
+  first) and ``CONSTRAINTS`` (the bounds as the file gives them, a mapping);
 - ``VAL_ROWS``: the validation rows the scores were measured on (their standard errors rest on it);
 - ``KERAS_TUNER_PROJECT``: the folder of the study's Keras Tuner project, under ``tunecli-runs/``;
 - ``weights.<trial number>``: a kept trial's weights (``kept_record``; read as ``Kept``; None once dropped,
@@ -27,6 +29,10 @@ Trial attributes (``trial.user_attrs``):
   ``BEST_EPOCH``, ``BEST_VALUE``, ``FAIL_REASON``; and from the trainer (``fit_record``) ``FIT_SECONDS``,
   ``TRAINER`` and, for a trial trained with others of its structure in one compiled program, ``MEMBERS`` (how
   many);
+- what the trained network costs (``footprint_record``, every finished trial): ``PARAM_COUNT``, ``LATENCY_MS`` and
+  ``LATENCY_IQR_MS`` (a batch of 256 rows on one CPU thread: median and interquartile range), ``SIZE_BYTES`` (the
+  ``.keras`` file, estimated); ``COST_KEYS`` names them by objective (``params``, ``latency``, ``size``);
+- with ``constraints:`` (``violated_record``): ``VIOLATED``, the bounds the trial broke (empty: feasible);
 - with an ``lr_finder`` learning rate (``lr_finder_record``): ``LR_USED``, ``LR_FOUND``, ``LR_RULE``,
   ``LR_FINDER_SECONDS``, ``LR_FINDER_STEPS``, ``LR_SUGGESTIONS``, ``LR_CURVE``, ``LR_FROM_CACHE``;
 - cross-validated (``data.cv``, ``cv_record``): ``CV_FOLDS``, ``CV_VALUES`` (each fold's score), ``CV_SE`` (their
@@ -63,6 +69,8 @@ SPACE_FILE = "space_file"
 FIXED = "fixed"
 VAL_ROWS = "val_rows"
 KERAS_TUNER_PROJECT = "keras_tuner_project"
+OBJECTIVES = "objectives"
+CONSTRAINTS = "constraints"
 #: Families of study attributes, ``<family>.<member>``.
 WEIGHTS = "weights"
 REPEATS = "repeats"
@@ -97,6 +105,13 @@ FROZEN_EPOCHS = "frozen_epochs"
 BASE = "base"
 TRANSFER_WIDTHS = "transfer_widths"
 TRANSFER_ACTIVATION = "transfer_activation"
+PARAM_COUNT = "param_count"
+LATENCY_MS = "latency_ms"
+LATENCY_IQR_MS = "latency_iqr_ms"
+SIZE_BYTES = "size_bytes"
+VIOLATED = "violated"
+#: The stored measurement of each cost objective (``config.objective.COSTS``).
+COST_KEYS = {"params": PARAM_COUNT, "latency": LATENCY_MS, "size": SIZE_BYTES}
 KT_TRIAL_ID = "kt_trial_id"
 OWNER = "worker"
 HEARTBEAT = "heartbeat"
@@ -182,11 +197,23 @@ def read(stored: Mapping[str, Any], key: str, default: Any = None) -> Any:
 
 
 def study_record(*, fingerprint: str, objective: str, engine: str, algorithm: str, pruner: str, max_epochs: int,
-                 space_file: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """What a study stores when it is created, the schema version first."""
-    return {VERSION: SCHEMA_VERSION, FINGERPRINT: fingerprint, OBJECTIVE: objective, ENGINE: engine,
-            ALGORITHM: algorithm, PRUNER: pruner, MAX_EPOCHS: max_epochs, SPACE_FILE: dict(space_file),
-            FIXED: dict(fixed)}
+                 space_file: Mapping[str, Any], fixed: Mapping[str, Any], objectives: list[str] | None = None,
+                 constraints: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a study stores when it is created, the schema version first (``objectives`` and ``constraints`` only
+    where there are several objectives or any constraint)."""
+    out = {VERSION: SCHEMA_VERSION, FINGERPRINT: fingerprint, OBJECTIVE: objective, ENGINE: engine,
+           ALGORITHM: algorithm, PRUNER: pruner, MAX_EPOCHS: max_epochs, SPACE_FILE: dict(space_file),
+           FIXED: dict(fixed)}
+    if objectives and len(objectives) > 1:
+        out[OBJECTIVES] = list(objectives)
+    if constraints:
+        out[CONSTRAINTS] = dict(constraints)
+    return out
+
+
+def objectives(stored: Mapping[str, Any]) -> list[str]:
+    """A study's objectives, the metric first (one for a study of one objective)."""
+    return read(stored, OBJECTIVES) or [read(stored, OBJECTIVE, "value")]
 
 
 def trial_record(*, config: Mapping[str, Any], epochs: int, seconds: float, history: Mapping[str, list[float]],
@@ -214,6 +241,26 @@ def fit_record(*, fit_seconds: float, trainer: str, members: int | None = None) 
     if members is not None:
         out[MEMBERS] = members
     return out
+
+
+def footprint_record(*, params: int, latency_ms: float | None, latency_iqr_ms: float | None,
+                     size_bytes: int) -> dict[str, Any]:
+    """What a trained network costs (``trainers.footprint``); a latency not measured (no weights) is left out."""
+    out: dict[str, Any] = {PARAM_COUNT: int(params), SIZE_BYTES: int(size_bytes)}
+    if latency_ms is not None:
+        out[LATENCY_MS] = latency_ms
+        out[LATENCY_IQR_MS] = latency_iqr_ms
+    return out
+
+
+def violated_record(broken: list[str]) -> dict[str, Any]:
+    """The constraints a trial broke, each as ``"latency <= 2"`` (in the stored unit); empty: feasible."""
+    return {VIOLATED: list(broken)}
+
+
+def cost(stored: Mapping[str, Any], name: str) -> float | None:
+    """A trial's measured cost ``name`` (``params``, ``latency``, ``size``), or None."""
+    return read(stored, COST_KEYS[name])
 
 
 def cv_record(folds: int, values: list[float] | None = None, se: float | None = None) -> dict[str, Any]:
@@ -313,4 +360,6 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     LR_USED: _number, LR_FOUND: _number, LR_FINDER_SECONDS: _number, LR_FINDER_STEPS: _integer,
     LR_SUGGESTIONS: _mapping, LR_CURVE: _mapping, CV_FOLDS: _integer, CV_VALUES: _runs, CV_SE: _number,
     REUSED_LAYERS: _integer, FROZEN_EPOCHS: _integer, TRANSFER_WIDTHS: _runs, HEARTBEAT: _number, RETRY_OF: _integer,
+    OBJECTIVES: _runs, CONSTRAINTS: _mapping, PARAM_COUNT: _integer, LATENCY_MS: _number, LATENCY_IQR_MS: _number,
+    SIZE_BYTES: _integer, VIOLATED: _runs,
 }

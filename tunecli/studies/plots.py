@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecli.errors import TuneCliError
+from tunecli.studies import attrs
 from tunecli.studies.results import ranked
 
 if TYPE_CHECKING:
@@ -79,22 +80,30 @@ def figures(report: StudyReport, study: optuna.Study) -> Iterator[tuple[str, Any
 
 
 def _optuna_plots(study: optuna.Study, report: StudyReport) -> list[tuple[str, Drawer]]:
-    """Optuna's own matplotlib plots: importances (the report's sample), parallel coordinates."""
+    """Optuna's own matplotlib plots: importances (the report's sample), parallel coordinates, the Pareto front
+    (two or three objectives; the other plots show the first)."""
     import optuna.visualization.matplotlib as vis
     from optuna.importance import FanovaImportanceEvaluator
 
-    from tunecli.studies.report import importance_sample
+    from tunecli.studies.report import first_objective, importance_sample
+
+    target = first_objective(study)  # several objectives: these plots show the first
 
     def importances(report: StudyReport) -> Any:
         ax = vis.plot_param_importances(importance_sample(study)[0], evaluator=FanovaImportanceEvaluator(seed=0),
-                                        target_name=report.objective)
+                                        target=target, target_name=report.objective)
         ax.figure.set_size_inches(*SIZE)
         return ax.figure
 
     def parallel(report: StudyReport) -> Any:
-        ax = vis.plot_parallel_coordinate(study, target_name=report.objective)
+        ax = vis.plot_parallel_coordinate(study, target=target, target_name=report.objective)
         readable_on_white(ax)
         ax.figure.set_size_inches(12, 5)
+        return ax.figure
+
+    def front(report: StudyReport) -> Any:
+        ax = vis.plot_pareto_front(study, target_names=attrs.objectives(report.attrs))
+        ax.figure.set_size_inches(*SIZE)
         return ax.figure
 
     plots: list[tuple[str, Drawer]] = []
@@ -102,6 +111,8 @@ def _optuna_plots(study: optuna.Study, report: StudyReport) -> list[tuple[str, D
         plots.append(("param_importances", importances))
     if len(_complete(report)) >= 2 and report.varying():
         plots.append(("parallel_coordinates", parallel))
+    if _complete(report) and len(study.directions) in (2, 3):  # Optuna draws a front of 2 or 3 objectives
+        plots.append(("pareto_front", front))
     return plots
 
 

@@ -17,7 +17,8 @@ import yaml
 
 from tunecli.errors import StorageError
 from tunecli.studies import attrs
-from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, varying_columns
+from tunecli.studies.pareto import pick
+from tunecli.studies.results import best_row, fixed_space, objectives_of, public_trial, ranked, trial_rows, varying_columns
 from tunecli.studies.uncertainty import standard_error, tied
 from tunecli.studies.urls import describe
 
@@ -107,12 +108,18 @@ class StudyReport:
                 "best": public_trial(self.best, max_epochs) if self.best else None, "trials": trials,
                 "summary": self.summary(), "importances": self.importances}
 
-    def export_space(self) -> dict[str, Any]:
-        """The best configuration as a space file with every value fixed."""
-        if self.best is None:
+    def pick(self, rule: str) -> dict[str, Any]:
+        """The trial ``rule`` chooses (``--pick``: a number, best, knee or bounds; ``studies.pareto.pick``)."""
+        names, directions = objectives_of(self.attrs, self.direction)
+        return pick(self.rows, rule, names, directions, study=self.study)
+
+    def export_space(self, row: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The best configuration (or ``row``'s, chosen by ``--pick``) as a space file with every value fixed."""
+        row = row or self.best
+        if row is None:
             raise StorageError("the study has no completed trial to export", source=self.storage, field=self.study)
         raw = attrs.read(self.attrs, attrs.SPACE_FILE, {})
-        return fixed_space(raw, self.best, self.study, self.objective)
+        return fixed_space(raw, row, self.study, self.objective)
 
 
 def build_report(study: Any, storage_url: str | None, *, importances: bool = True) -> StudyReport:
@@ -120,7 +127,7 @@ def build_report(study: Any, storage_url: str | None, *, importances: bool = Tru
     if not rows:
         raise StorageError(f"study {study.study_name!r} has no trials yet", source=describe(storage_url))
     stored = dict(study.user_attrs)
-    direction = study.direction.name.lower()
+    direction = study.directions[0].name.lower()  # a study of several objectives: its first (the metric)
     report = StudyReport(study.study_name, describe(storage_url), direction,
                          attrs.read(stored, attrs.OBJECTIVE, "value"), stored, rows)
     if importances:
@@ -135,7 +142,7 @@ def importance_sample(study: Any) -> tuple[Any, str | None]:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) <= IMPORTANCE_TRIALS:  # fANOVA's cost grows with the trials: use the latest ones
         return study, None
-    sample = optuna.create_study(direction=study.direction)
+    sample = optuna.create_study(directions=study.directions)
     sample.add_trials(complete[-IMPORTANCE_TRIALS:])
     return sample, f"importances from the {IMPORTANCE_TRIALS} latest completed trials of {len(complete)}"
 
@@ -150,10 +157,15 @@ def param_importances(study: Any) -> tuple[dict[str, float], str | None]:
     sample, note = importance_sample(study)
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
     try:
-        values = optuna.importance.get_param_importances(sample, evaluator=evaluator)
+        values = optuna.importance.get_param_importances(sample, evaluator=evaluator, target=first_objective(study))
     except (ValueError, RuntimeError, ZeroDivisionError) as exc:
         return {}, f"importances not available: {exc}"
     return {k: round(float(v), 4) for k, v in values.items()}, note
+
+
+def first_objective(study: Any) -> Any:
+    """The target of Optuna's importances and plots in a study of several objectives: the first (None: one)."""
+    return (lambda t: t.values[0]) if len(study.directions) > 1 else None
 
 
 def dumps(report: StudyReport, fmt: str) -> str:

@@ -27,9 +27,14 @@ if TYPE_CHECKING:
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
 
 
+def first_value(trial: optuna.trial.FrozenTrial) -> float | None:
+    """A trial's score: its first objective's value (``trial.value`` refuses a trial of several objectives)."""
+    return trial.values[0] if trial.values else None
+
+
 def repeats_of(study_attrs: dict[str, Any], trial: optuna.trial.FrozenTrial) -> list[float | None]:
     """A trial's runs, its own first (just its own before it is re-ranked)."""
-    return list(attrs.read(study_attrs, attrs.repeats_key(trial.number)) or [trial.value])
+    return list(attrs.read(study_attrs, attrs.repeats_key(trial.number)) or [first_value(trial)])
 
 
 def trained_config(config: dict[str, Any], lr_used: float | None) -> dict[str, Any]:
@@ -59,7 +64,8 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
 def _row(t: optuna.trial.FrozenTrial, study_attrs: dict[str, Any]) -> dict[str, Any]:
     """One trial's row, read from its stored attributes (and the study's, for its re-ranked runs)."""
     stored, complete = t.user_attrs, t.state.name == "COMPLETE"
-    value = t.value if complete else attrs.read(stored, attrs.BEST_VALUE)
+    value = first_value(t) if complete else attrs.read(stored, attrs.BEST_VALUE)
+    search_value = value
     repeats = attrs.read(study_attrs, attrs.repeats_key(t.number)) if complete else None
     if repeats:
         value = mean(repeats)
@@ -73,6 +79,8 @@ def _row(t: optuna.trial.FrozenTrial, study_attrs: dict[str, Any]) -> dict[str, 
         "best_epoch": attrs.read(stored, attrs.BEST_EPOCH), "fit_seconds": attrs.read(stored, attrs.FIT_SECONDS),
         "lr_used": attrs.read(stored, attrs.LR_USED), "lr_curve": attrs.read(stored, attrs.LR_CURVE),
         "discarded": discarded, "trainer": attrs.read(stored, attrs.TRAINER),
+        "search_value": search_value, "costs": {name: attrs.cost(stored, name) for name in attrs.COST_KEYS},
+        "latency_iqr": attrs.read(stored, attrs.LATENCY_IQR_MS), "violated": attrs.read(stored, attrs.VIOLATED),
     }
 
 
@@ -84,13 +92,21 @@ def _epochs(t: optuna.trial.FrozenTrial, stored: dict[str, Any]) -> int | None:
     return epochs
 
 
+def objectives_of(stored: dict[str, Any], direction: str) -> tuple[list[str], list[str]]:
+    """A study's objectives (the metric first) and their directions, from its attributes and its first direction."""
+    names = attrs.objectives(stored)
+    return names, [direction] + ["minimize"] * (len(names) - 1)
+
+
 def ranked(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
-    """Complete trials best first, then pruned (by their best value), then the rest."""
+    """Complete trials best first (those that broke a constraint after those that kept them all), then pruned (by
+    their best value), then the rest."""
     sign = -1 if direction == "maximize" else 1
 
-    def key(row: dict[str, Any]) -> tuple[int, float, int]:
+    def key(row: dict[str, Any]) -> tuple[int, bool, float, int]:
         value = row["value"]
-        return (STATE_ORDER.get(row["state"], 9), sign * value if value is not None else float("inf"), row["number"])
+        return (STATE_ORDER.get(row["state"], 9), bool(row.get("violated")),
+                sign * value if value is not None else float("inf"), row["number"])
 
     return sorted(rows, key=key)
 
@@ -109,14 +125,14 @@ def varying_columns(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def best_row(rows: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
-    """The best completed trial, or None."""
+    """The best completed trial that broke no constraint, or None."""
     top = ranked(rows, direction)
-    return top[0] if top and top[0]["state"] == "COMPLETE" else None
+    return top[0] if top and top[0]["state"] == "COMPLETE" and not top[0].get("violated") else None
 
 
 #: The keys of a trial in every JSON output (``search --json``, ``report --format json``).
 PUBLIC_KEYS = ("number", "state", "value", "repeats", "params", "epochs", "seconds", "reason", "lr_used", "trainer",
-               "curve")
+               "costs", "latency_iqr", "violated", "curve")
 
 
 def public_trial(row: dict[str, Any], max_epochs: int | None) -> dict[str, Any]:
@@ -140,6 +156,9 @@ def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective:
     if drops:
         out.setdefault("training", {})["refit_lr_drops"] = drops
     out["origin"] = {"study": study, "trial": row["number"], "objective": objective, "value": row["value"]}
+    costs = {k: v for k, v in (row.get("costs") or {}).items() if v is not None}
+    if costs:  # what the trial's network cost in the search (``tunecli train`` measures its model beside them)
+        out["origin"]["costs"] = costs
     return out
 
 

@@ -38,9 +38,9 @@ def _summary(study: optuna.Study) -> StudySummary:
 
     trials = study.get_trials(deepcopy=False)
     counts = {st: sum(t.state == st for t in trials) for st in TrialState}
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    maximize = study.direction == StudyDirection.MAXIMIZE
-    best = (max if maximize else min)((t.value for t in done), default=None)
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+    maximize = study.directions[0] == StudyDirection.MAXIMIZE  # a study of several objectives: its first
+    best = (max if maximize else min)((t.values[0] for t in done), default=None)
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
     return StudySummary(study.study_name, attrs.read(study.user_attrs, attrs.ENGINE, "optuna"), counts[TrialState.COMPLETE],
                         counts[TrialState.PRUNED], counts[TrialState.FAIL], counts[TrialState.RUNNING], best,

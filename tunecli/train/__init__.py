@@ -9,7 +9,7 @@ it, the model the search trained and kept for that configuration (``search.weigh
 
 from __future__ import annotations
 
-from tunecli.train.command import fixed_params, train_best
+from tunecli.train.command import fixed_params, picked_space, train_best
 from tunecli.train.outcome import TrainOutcome, score
 
-__all__ = ["TrainOutcome", "fixed_params", "score", "train_best"]
+__all__ = ["TrainOutcome", "fixed_params", "picked_space", "score", "train_best"]

@@ -14,7 +14,7 @@ from tunecli.train import ensemble as ensembles
 from tunecli.train import refit
 from tunecli.train.files import output_paths, save
 from tunecli.train.kept import kept_model
-from tunecli.train.outcome import Job, TrainOutcome, collapsed, fit_score, test_score
+from tunecli.train.outcome import Job, TrainOutcome, collapsed, fit_score, network_costs, test_score
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -27,6 +27,24 @@ def fixed_params(space: SearchSpace) -> dict[str, Any]:
         raise SpaceError(f"train needs every parameter fixed; these still vary: {', '.join(open_params)}. "
                          "Export one with `tunecli report --export BEST.yaml`", source=space.path, field="space")
     return {name: spec.value for name, spec in space.space.items()}
+
+
+def picked_space(space: SearchSpace, rule: str, *, storage_url: str | None = None) -> SearchSpace:
+    """The space of the trial ``rule`` chooses (``--pick``) in the study the file names (its ``origin``'s, else its
+    own ``study``), every value fixed as ``report --export --pick`` writes it; paths resolve beside the file.
+
+    Raises:
+        TuneCliError: no such study, or a rule that picks nothing (``studies.pareto.pick``).
+    """
+    from tunecli.config.space import validate_space
+    from tunecli.studies.report import build_report
+
+    name = (space.origin or {}).get("study") or space.study
+    study = load_study(str(name), storage_url)
+    assert study is not None  # a name was given: the study or an error
+    report = build_report(study, storage_url, importances=False)
+    row = report.pick(rule)
+    return validate_space(report.export_space(row), source=space.path)
 
 
 def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int = 0, epochs: int | None = None,
@@ -92,9 +110,12 @@ def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: i
 
 
 def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, option: str = "--output") -> TrainOutcome:
-    """``outcome`` with its model saved at ``path`` (not saved without one)."""
+    """``outcome`` with what its network costs, and its model saved at ``path`` (not saved without one)."""
+    outcome.costs = network_costs(model, job)
+    outcome.search_costs = (job.space.origin or {}).get("costs")
     if path:
         outcome.model_path = save(model, path, job.params, job.dataset.task, option)
+        outcome.file_bytes = outcome.model_path.stat().st_size
     return outcome
 
 

@@ -37,6 +37,11 @@ class TrainOutcome:
     members: list[dict[str, Any]] | None = None  # ensemble: [{"trial": number, "weight": share}], best trial first
     note: str | None = None           # ensemble: how its pool differs from the one asked for
     ensemble: TrainOutcome | None = None  # refit or kept: the ensemble (--ensemble), scored beside it
+    #: what the network costs, measured as the search measures a trial (``trainers.footprint``): params, latency
+    #: (ms, 256 rows, one CPU thread), latency_iqr, size (the estimate); and the saved file's bytes
+    costs: dict[str, Any] | None = None
+    file_bytes: int | None = None
+    search_costs: dict[str, Any] | None = None  # what the search measured of the trial (the file's origin)
 
     def summary(self) -> dict[str, Any]:
         return {k: (v.summary() if isinstance(v, TrainOutcome) else str(v) if isinstance(v, Path) else v)
@@ -53,6 +58,17 @@ class Job:
     dataset: Dataset
     metric: str
     passes: int
+
+
+def network_costs(model: Any, job: Job) -> dict[str, Any]:
+    """What the model's network costs, measured the way the search measures each trial (``trainers.footprint``)."""
+    from tunecli.trainers.footprint import measure
+
+    data = job.dataset
+    found = measure(job.params, model.get_weights(), data.n_features,
+                    data.n_classes if data.task == "classification" else 1)
+    return {"params": found.params, "latency": found.latency_ms, "latency_iqr": found.latency_iqr_ms,
+            "size": found.size_bytes}
 
 
 def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -75,7 +75,7 @@ class SearchProgress:
         return "remaining —" if left is None else f"remaining ~{clock(left)}"
 
     def set_best(self, study: optuna.Study) -> None:
-        values = [t.value for t in study.get_trials(deepcopy=False) if t.value is not None and t.state.name == "COMPLETE"]
+        values = [t.values[0] for t in study.get_trials(deepcopy=False) if t.values and t.state.name == "COMPLETE"]
         if values:
             self.best = max(values) if self.maximize else min(values)
 

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from tunecli.studies.diagnostics import LEGEND, diagnose
-from tunecli.studies.results import ranked, varying_columns
+from tunecli.studies.results import objectives_of, ranked, varying_columns
 from tunecli.studies.uncertainty import Z95, plus_minus
 from tunecli.ui.console import console, err_console, fmt
 from tunecli.ui.lrplot import lr_curve_text
+from tunecli.ui.pareto import model_costs, show_front
 from tunecli.ui.tables import importances_table, lr_rules_table, studies_table, trials_table
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def search_outcome(outcome: SearchOutcome) -> None:
             more = f", {outcome.reranked} runs now" if outcome.reranked else ""
             console.print(f"[muted]Re-ranked: the top {len(reranked)} configurations ran {runs} times each "
                           f"(fresh seeds, same split{more}); ranked by their mean ± standard deviation (×runs).[/]")
+    show_front(counted, outcome.objective.names, outcome.objective.directions, study=outcome.study, out=console)
     if outcome.best_path:
         console.print(f"Best configuration written to [path]{outcome.best_path}[/]")
     if outcome.interrupted:
@@ -105,6 +107,7 @@ def study_report(report: StudyReport, top: int) -> None:
     table = trials_table(rows, columns, report.objective, title=f"top {len(rows)} trials", flags=True,
                          importance=report.importances or None, width=console.width)
     console.print(table)
+    show_front(report.rows, *objectives_of(report.attrs, report.direction), study=report.study, out=console)
     _importances(report)
     _flag_legend(rows, s)
 
@@ -152,6 +155,8 @@ def train_outcome(outcome: TrainOutcome) -> None:
             console.print(f"[muted]kept model of the search: none: {outcome.kept_note}[/]")
     if outcome.ensemble is not None:
         _ensemble_outcome(outcome.ensemble)
+    if (line := model_costs(outcome.costs, outcome.search_costs, outcome.file_bytes)) is not None:
+        console.print(f"[muted]{line}[/]")
     if outcome.model_path:
         console.print(f"{'kept model' if outcome.model == 'kept' else 'model'} saved to [path]{outcome.model_path}[/]")
     if outcome.kept is not None and outcome.kept.model_path:

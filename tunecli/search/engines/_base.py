@@ -14,7 +14,7 @@ from tunecli.studies import attrs
 if TYPE_CHECKING:
     import optuna
 
-    from tunecli.config.objective import Objective
+    from tunecli.config.objective import Bound, Objective
     from tunecli.config.space import SearchSpace
     from tunecli.data import Dataset
     from tunecli.search.progress import Progress
@@ -78,13 +78,33 @@ def median_seconds(study: optuna.Study) -> float | None:
     return seconds[len(seconds) // 2] if seconds else None
 
 
-def result_attrs(result: TrialResult, config: dict[str, Any]) -> dict[str, Any]:
-    """What a trial stores besides its parameters: the full configuration, its learning curve and what the trial
-    added (``TrialResult.extras``: the trainer, the LR finder's, the reused layers')."""
+def result_attrs(result: TrialResult, config: dict[str, Any], bounds: list[Bound] | None = None,
+                 metric: str | None = None) -> dict[str, Any]:
+    """What a trial stores besides its parameters: the full configuration, its learning curve, what the trial
+    added (``TrialResult.extras``: the trainer, the LR finder's, the reused layers', the network's costs) and, with
+    ``bounds`` (``constraints:``), those a complete trial broke."""
     record = attrs.trial_record(config=config, epochs=result.epochs, seconds=result.seconds, history=result.history,
                                 first_epoch_seconds=result.first_epoch_seconds, best_epoch=result.best_epoch,
                                 best_value=result.value, fail_reason=result.reason)
+    if bounds and result.state == "COMPLETE":
+        broken = [b.name for b, v in zip(bounds, violations(result, bounds, metric)) if v > 0]
+        record.update(attrs.violated_record(broken))
     return {**record, **result.extras}
+
+
+def violations(result: TrialResult, bounds: list[Bound], metric: str | None) -> list[float]:
+    """How far a trial is outside each bound (> 0: broken), from its score and the costs it measured."""
+    def measured(name: str) -> float | None:
+        return result.value if name == metric else attrs.cost(result.extras, name)
+
+    return [b.violation(measured(b.name)) for b in bounds]
+
+
+def objective_values(result: TrialResult, objective: Objective) -> list[float] | None:
+    """What the study is told of a complete trial: its score, then each cost objective measured (None: one is
+    missing)."""
+    values = [result.value, *(attrs.cost(result.extras, name) for name in objective.costs)]
+    return None if any(v is None for v in values) else [float(v) for v in values]
 
 
 def keep_weights(ctx: SearchContext, number: int, result: TrialResult) -> None:

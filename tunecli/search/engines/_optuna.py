@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 from tunecli import interrupt
 from tunecli.config.params import FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.search import coordination
-from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, result_attrs
+from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, objective_values, result_attrs, violations
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -105,23 +105,42 @@ class OptunaEngine(SearchEngine):
                 for a in asked:
                     coordination.discard(ctx.study, a.trial, "interrupted (Ctrl-C)")
                 raise
+        bounds = ctx.space.bounds()
         for a, result in zip(asked, results):
             if result.interrupted:  # Ctrl-C stopped it mid-training; the members that had ended are kept
                 coordination.discard(ctx.study, a.trial, "interrupted (Ctrl-C)")
                 continue
-            for key, value in result_attrs(result, a.config).items():
+            for key, value in result_attrs(result, a.config, bounds, ctx.space.objectives()[0]).items():
                 a.trial.set_user_attr(key, value)
-            state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
-            ctx.study.tell(a.trial, result.value if state == TrialState.COMPLETE else None, state=state)
+            _tell(ctx, a.trial, result, bounds)
             keep_weights(ctx, a.trial.number, result)
             ctx.progress.end_trial(a.trial.number, result, ctx.study)
         interrupt.check()
 
 
+def _tell(ctx: SearchContext, trial: optuna.Trial, result: Any, bounds: list[Any]) -> None:
+    """Tell the study how the trial ended: its score, with several objectives each cost measured too, and with
+    ``constraints:`` how far it is outside each bound (Optuna's samplers and ``best_trials`` steer by them)."""
+    state = {"COMPLETE": TrialState.COMPLETE, "PRUNED": TrialState.PRUNED}.get(result.state, TrialState.FAIL)
+    if state == TrialState.COMPLETE:
+        for bound, violation in zip(bounds, violations(result, bounds, ctx.space.objectives()[0])):
+            trial.set_constraint(bound.name, violation)
+    values: Any = result.value
+    if ctx.objective.multi and state == TrialState.COMPLETE:
+        values = objective_values(result, ctx.objective)
+        if values is None:  # a cost could not be measured: no point on the front
+            state = TrialState.FAIL
+    ctx.study.tell(trial, values if state == TrialState.COMPLETE else None, state=state)
+
+
 def _hook(ctx: SearchContext, trial: optuna.Trial) -> Any:
+    multi = ctx.objective.multi  # Optuna cannot prune a study of several objectives: epochs are only shown
+
     def on_epoch(epoch: int, value: float, logs: dict[str, float]) -> bool:
-        trial.report(value, epoch)
         ctx.progress.epoch(epoch, value, logs)
+        if multi:
+            return False
+        trial.report(value, epoch)
         return trial.should_prune()
 
     return on_epoch
