@@ -80,7 +80,7 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
                       storage_url=storage_url)
     if members is not None:
         together, model = ensembles.build(job, members)
-        outcome.ensemble = _saved(together, model, ensemble_path, job)
+        outcome.ensemble = _saved(together, model, ensemble_path, job, network=False)
     return outcome
 
 
@@ -109,10 +109,13 @@ def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: i
     return outcome
 
 
-def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, option: str = "--output") -> TrainOutcome:
-    """``outcome`` with what its network costs, and its model saved at ``path`` (not saved without one)."""
-    outcome.costs = network_costs(model, job)
-    outcome.search_costs = (job.space.origin or {}).get("costs")
+def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, option: str = "--output", *,
+           network: bool = True) -> TrainOutcome:
+    """``outcome`` with its model saved at ``path`` (not saved without one) and, for one network (not an
+    ensemble), what it costs beside what the search measured."""
+    if network:
+        outcome.costs = network_costs(model, job)
+        outcome.search_costs = (job.space.origin or {}).get("costs")
     if path:
         outcome.model_path = save(model, path, job.params, job.dataset.task, option)
         outcome.file_bytes = outcome.model_path.stat().st_size
