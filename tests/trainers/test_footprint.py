@@ -87,3 +87,11 @@ def test_timing_uses_the_stated_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     median, spread = footprint.latency(lambda x: seen.append(x.shape), 7)
     assert set(seen) == {(footprint.ROWS, 7)} and len(seen) == footprint.WARMUP + footprint.REPEATS
     assert median >= 0 and spread >= 0
+
+
+def test_a_slow_network_is_timed_fewer_times_within_the_budget() -> None:
+    import time
+
+    calls = []
+    footprint.latency(lambda x: (calls.append(1), time.sleep(footprint.BUDGET_MS / 4e3)), 3)
+    assert len(calls) == footprint.WARMUP + footprint.MIN_REPEATS

@@ -8,7 +8,8 @@ train`` measures the model it trains the same way again.
 - ``params``: exact: the number of values in those arrays (Keras' ``model.count_params()`` of the network), or
   counted from the configuration when a trial left no weights (``network_params``).
 - ``latency``: the network's forward pass on a batch of 256 rows, float32, on one CPU thread: the median of
-  ``REPEATS`` timed passes after ``WARMUP`` untimed ones, in milliseconds, with the interquartile range as its spread.
+  ``REPEATS`` timed passes after ``WARMUP`` untimed ones (at least ``MIN_REPEATS`` once they add up to ``BUDGET_MS``),
+  in milliseconds, with the interquartile range as its spread.
 - ``size``: an estimate of the bytes of the network's ``.keras`` file (``model.save``): 4 bytes a parameter (float32
   weights) plus the archive's overhead per array and per layer, measured on Keras 3 ``.keras`` files (within 3 % on
   the networks of ``tests/trainers/test_footprint.py``); a model ``tunecli train`` ships adds its preprocessing
@@ -29,6 +30,9 @@ from tunecli.config.catalogue import batch_norm_mode, layer_widths, with_default
 ROWS = 256
 WARMUP = 2
 REPEATS = 25
+#: A large network is timed fewer times (at least ``MIN_REPEATS``) once its timed passes add up to ``BUDGET_MS``:
+#: what a trial pays for the measure stays a few tens of milliseconds.
+MIN_REPEATS, BUDGET_MS = 7, 50.0
 BN_EPSILON = 1e-3  # Keras' BatchNormalization default
 #: The ``.keras`` file's bytes beyond its float32 weights: a fixed part, per weight array, per layer (Keras 3).
 FILE_BASE, FILE_PER_ARRAY, FILE_PER_LAYER = 7100, 700, 2400
@@ -82,13 +86,14 @@ def hidden_layers(weights: list[np.ndarray]) -> int:
 
 
 def latency(predict: Callable[[np.ndarray], Any], n_features: int) -> tuple[float, float]:
-    """The median and interquartile range (ms) of ``REPEATS`` timed predictions of ``ROWS`` rows, one thread."""
+    """The median and interquartile range (ms) of up to ``REPEATS`` timed predictions of ``ROWS`` rows, one thread
+    (see the module's note)."""
     x = np.random.default_rng(0).standard_normal((ROWS, n_features), dtype=np.float32)
     with _one_thread():
         for _ in range(WARMUP):
             predict(x)
-        times = []
-        for _ in range(REPEATS):
+        times: list[float] = []
+        while len(times) < REPEATS and (len(times) < MIN_REPEATS or sum(times) < BUDGET_MS):
             start = time.perf_counter()
             predict(x)
             times.append((time.perf_counter() - start) * 1e3)
