@@ -71,6 +71,22 @@ def test_decimal_commas_do_not_make_a_semicolon_file_comma_separated(tmp_path: P
     assert detect(path).sep == ";"
 
 
+def test_decimal_commas_are_read_as_numbers_and_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "a;b;y\n" + "".join(f"{i},5;-{i % 3},25;{i % 2}\n" for i in range(ROWS)))
+    frame = read_table(path, ".csv")
+    assert frame["a"].tolist()[:2] == [0.5, 1.5] and frame["b"].iloc[1] == -1.25
+    data = load_data(DataSpec(source=str(path), target="y"))
+    assert data.describe().startswith("t.csv (semicolon-separated, decimal comma): 2 features"), data.describe()
+    assert not data.dropped
+
+
+def test_points_or_a_comma_separator_keep_the_decimal_point(tmp_path: Path) -> None:
+    mixed = write(tmp_path, "a;b;y\n" + "".join(f"{i},5;{i}.25;{i % 2}\n" for i in range(ROWS)), "m.csv")
+    assert detect(mixed).decimal == "."
+    quoted = write(tmp_path, "a,b,y\n" + "".join(f'"{i},5",{i},{i % 2}\n' for i in range(ROWS)), "q.csv")
+    assert detect(quoted).decimal == "."
+
+
 def test_one_column_and_ragged_files_fall_back_to_a_comma(tmp_path: Path) -> None:
     assert detect(write(tmp_path, "y\n" + "1\n" * ROWS, "one.csv")).sep == ","
     ragged = "a,y\n1,0\n2,1,3,4\n" + "".join(f"{i},{i % 2}\n" for i in range(ROWS))

@@ -3,7 +3,9 @@ quote character, found from a sample of the file's first bytes; ``data.sep`` set
 
 The separator is the one that splits every line of the sample into the same number of fields (more than one;
 the most fields wins), quoting respected; where none does, ``csv.Sniffer``'s guess, else the one that splits the
-header most, else a comma. A sample is enough: a file of millions of rows is never read to choose.
+header most, else a comma. A file not separated by commas whose sample writes its numbers with a decimal comma
+(``1,5``) and never with a point is read with ``decimal=","``, as a spreadsheet in much of Europe exports it. A
+sample is enough: a file of millions of rows is never read to choose.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from tunecli.config.catalogue import CSV_SEPARATORS as SEPARATORS
 
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_LINES = 50
+_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+([eE][+-]?\d+)?")
+_POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
 #: byte-order mark -> (how the sample after it decodes, what pandas reads the file with, its name)
 _BOMS = {codecs.BOM_UTF8: ("utf-8", "utf-8-sig", "UTF-8"), codecs.BOM_UTF16_LE: ("utf-16-le", "utf-16", "UTF-16"),
          codecs.BOM_UTF16_BE: ("utf-16-be", "utf-16", "UTF-16")}
@@ -33,10 +38,11 @@ class Dialect:
     quotechar: str = '"'
     bom: str = ""        # "UTF-8" / "UTF-16" where the file starts with a byte-order mark
     given: bool = False  # the separator comes from data.sep, not from the file
+    decimal: str = "."   # "," where the file writes its numbers 1,5
 
     def pandas_options(self) -> dict[str, str]:
         """Keyword arguments of ``pandas.read_csv`` for this dialect."""
-        return {"sep": self.sep, "encoding": self.encoding, "quotechar": self.quotechar}
+        return {"sep": self.sep, "encoding": self.encoding, "quotechar": self.quotechar, "decimal": self.decimal}
 
     def describe(self) -> str:
         """``"semicolon-separated, UTF-8 byte-order mark"``: what the data summary line shows."""
@@ -45,6 +51,8 @@ class Dialect:
             parts.append(f"{self.bom} byte-order mark")
         if self.quotechar != '"':
             parts.append(f"quoted with {self.quotechar}")
+        if self.decimal != ".":
+            parts.append("decimal comma")
         return ", ".join(parts)
 
 
@@ -62,7 +70,23 @@ def detect(path: str | Path, sep: str | None = None) -> Dialect:
     text = head[len(mark):].decode(codec, errors="ignore")
     quote = _quotechar(text)
     chosen = sep if sep is not None else _separator(text, quote, truncated)
-    return Dialect(chosen, encoding, quote, bom, given=sep is not None)
+    return Dialect(chosen, encoding, quote, bom, given=sep is not None, decimal=_decimal(text, chosen, quote, truncated))
+
+
+def _decimal(text: str, sep: str, quote: str, truncated: bool) -> str:
+    """``","`` where the sample's numbers are written ``1,5`` and none ``1.5`` (never in a comma-separated file)."""
+    if sep == ",":
+        return "."
+    lines = text.splitlines()[:SAMPLE_LINES + 1]
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]
+    try:
+        fields = [field.strip() for row in csv.reader(lines, delimiter=sep, quotechar=quote) for field in row]
+    except csv.Error:
+        return "."
+    commas = any(_COMMA_NUMBER.fullmatch(field) for field in fields)
+    points = any(_POINT_NUMBER.fullmatch(field) for field in fields)
+    return "," if commas and not points else "."
 
 
 def _quotechar(text: str) -> str:
