@@ -92,7 +92,10 @@ def notes(rows: list[dict[str, Any]], names: Sequence[str]) -> list[str]:
            "size: the .keras file, estimated."]
     broken = [r for r in rows if r["state"] == "COMPLETE" and r.get("violated")]
     if broken:
-        out.append(f"{len(broken)} complete trials broke a constraint: left out of the front, never the best.")
+        shown = ", ".join(f"#{r['number']} ({'; '.join(map(str, r['violated']))})" for r in broken[:6])
+        more = f" and {len(broken) - 6} more" if len(broken) > 6 else ""
+        subject = "1 complete trial" if len(broken) == 1 else f"{len(broken)} complete trials"
+        out.append(f"{subject} broke a constraint, left out of the front and never the best: {shown}{more}.")
     return out
 
 
