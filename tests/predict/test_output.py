@@ -23,6 +23,23 @@ def test_the_file_appears_only_when_committed(tmp_path: Path) -> None:
     assert path.read_text() == "prediction\na\nb\nc\n" and list(tmp_path.iterdir()) == [path]
 
 
+def test_the_file_gets_a_new_files_permissions_or_keeps_those_of_the_file_it_replaces(tmp_path: Path) -> None:
+    import os
+
+    path, kept = tmp_path / "preds.csv", tmp_path / "kept.csv"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    umask = os.umask(0o022)
+    try:
+        for target in (path, kept):
+            with Sink(target, None) as sink:
+                sink.write(pd.DataFrame({"prediction": [1]}))
+                sink.commit()
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644 and kept.stat().st_mode & 0o777 == 0o640
+
+
 def test_an_error_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(ValueError), Sink(tmp_path / "preds.csv", None) as sink:
         sink.write(pd.DataFrame({"prediction": [1.0]}))

@@ -66,6 +66,7 @@ class Sink:
         try:
             if self.temp is not None and self.path is not None:
                 self.file.close()
+                os.chmod(self.temp, _file_mode(self.path))
                 os.replace(self.temp, self.path)
             elif self.stream is not None:
                 self.file.seek(0)
@@ -79,6 +80,16 @@ class Sink:
     def _failed(self, exc: OSError) -> RunError:
         where = str(self.path) if self.path is not None else "standard output"
         return RunError(f"cannot write the predictions: {os_reason(exc)}", source=where, field=FIELD)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions ``path`` should get: those of the file it replaces, else a new file's (the umask's)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def prediction_rows(outputs: np.ndarray, classes: list[str], proba: bool) -> pd.DataFrame:
