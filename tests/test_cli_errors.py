@@ -168,3 +168,20 @@ def test_help_and_validation_do_not_import_keras(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args,start", [
+    (["--trials", "-1"], "error: --trials: "),
+    (["--timeout", "0x"], "error: --timeout: "),
+    (["--algorithm", "bayes"], "error: --algorithm: "),
+    (["--more", "2", "--trials", "5"], "error: --more: "),
+])
+def test_a_bad_option_is_named_as_the_source_not_the_file(tmp_path, monkeypatch, args: list[str], start: str) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(_space()))
+    result = runner.invoke(app, ["search", str(path), *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(start) and "space.yaml" not in result.output, result.output

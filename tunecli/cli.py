@@ -57,6 +57,16 @@ PickOpt = Annotated[Optional[str], typer.Option("--pick", help="Which trial: a n
                                                 "(the best score among the trials that keep it).")]
 
 
+#: Options whose name is not the last part of the setting they override.
+_OPTION_OF = {"data.source": "--data", "search.rerank.top": "--rerank-top", "search.rerank.seeds": "--rerank-seeds"}
+
+
+def _options(overrides: dict[str, Any]) -> dict[str, str]:
+    """The option each override comes from (``search.trials`` -> ``--trials``): a bad value is blamed on it."""
+    names = {k.removesuffix("+") for k in overrides}
+    return {k: _OPTION_OF.get(k, "--" + k.rsplit(".", 1)[-1].replace("_", "-")) for k in names}
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn domain errors into one clear message and the documented exit code."""
 
@@ -114,6 +124,8 @@ def search(
     algorithm: Annotated[Optional[str], typer.Option(help=f"{registry.algorithms_help()}.")] = None,
     pruner: Annotated[Optional[Pruner], typer.Option(help=f"{' | '.join(registry.PRUNERS)}.")] = None,
     trials: Annotated[Optional[int], typer.Option(help="Total number of trials the study should reach.")] = None,
+    more: Annotated[Optional[int], typer.Option(min=1, max=100_000, help="Run N more trials than the study holds "
+                                                "(instead of --trials, the total).")] = None,
     timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long (90s, 10m, 1h).")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap per trial.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the sampler and of each trial.")] = None,
@@ -144,11 +156,18 @@ def search(
         "training.backend": _value(backend), "search.workers": workers, "training.trainer": _value(trainer),
         "search.rerank.top": rerank_top, "search.rerank.seeds": rerank_seeds,
     }
-    space = load_space(space_file, overrides)
-    from tunecli.search import run_search
-    from tunecli.ui.progress import SearchProgress
+    if more is not None and trials is not None:
+        from tunecli.errors import TuneCliError
 
-    outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out, progress=SearchProgress)
+        raise TuneCliError("give --more N (N trials beyond those the study holds) or --trials N (the total to "
+                           "reach), not both", source="--more")
+    space = load_space(space_file, overrides, options=_options(overrides))
+    from tunecli.search.run import Displays, run_search
+    from tunecli.ui import render
+    from tunecli.ui.progress import RerankProgress, SearchProgress
+
+    shown = Displays(progress=SearchProgress, rerank=RerankProgress, say=render.note)
+    outcome = run_search(space, storage_url=storage, quiet=as_json, best_out=best_out, more=more, displays=shown)
     _show_search(outcome, as_json)
 
 
@@ -195,8 +214,8 @@ def lr_find(
     from tunecli.config.space import load_space
 
     rule_name = rule.value
-    space = load_space(space_file, {"data.source": data, "data.target": target, "data.drop+": drop,
-                                    "training.backend": _value(backend)})
+    overrides = {"data.source": data, "data.target": target, "data.drop+": drop, "training.backend": _value(backend)}
+    space = load_space(space_file, overrides, options=_options(overrides))
     from tunecli.lrfinder.command import find_lr, parse_params
 
     outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
@@ -300,7 +319,7 @@ def train(
     from tunecli.config.space import load_space
     from tunecli.train import train_best
 
-    space = load_space(best_file, {"training.backend": _value(backend)})
+    space = load_space(best_file, {"training.backend": _value(backend)}, options={"training.backend": "--backend"})
     if pick:
         from tunecli.train import picked_space
 

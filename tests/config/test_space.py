@@ -190,3 +190,44 @@ def test_members_and_cv_are_checked_with_one_clear_message(search: dict, data: d
 def test_members_auto_or_a_number() -> None:
     assert validate_space({"search": {"members": 4}}).search.members == 4
     assert validate_space({}).search.members == "auto"
+
+
+@pytest.mark.parametrize("space,fixed", [
+    ({}, True),
+    ({"n_hidden": 2, "activation": {"choice": ["relu"]}, "dropout": {"float": [0.1, 0.1]}}, True),
+    ({"learning_rate": {"lr_finder": {"rule": "valley"}}}, True),
+    ({"learning_rate": {"lr_finder": {"rule": "valley", "multiplier": {"float": [0.5, 2.0]}}}}, False),
+    ({"n_hidden": 2, "activation": {"choice": ["relu", "elu"]}}, False),
+    ({"n_hidden": {"int": [1, 3]}}, False),
+])
+def test_a_space_knows_when_every_parameter_is_fixed(space: dict, fixed: bool) -> None:
+    assert validate_space({"space": space}).all_fixed() is fixed
+
+
+def test_the_unknown_parameter_message_cuts_at_whole_names_and_says_where_all_are(write_space) -> None:
+    from tunecli.config.catalogue import DEFAULTS
+
+    with pytest.raises(SpaceError) as info:
+        load_space(write_space({"space": {"n_hiden": 2}}))
+    message = info.value.render()
+    listed = message.split("allowed: ", 1)[1]
+    names, more = listed.rsplit(", +", 1)
+    assert all(name in DEFAULTS for name in names.split(", "))       # every name shown is whole
+    shown = len(names.split(", "))
+    assert more.startswith(f"{len(DEFAULTS) - shown} more") and "README.md" in more
+    assert "…" not in message and "did you mean 'n_hidden'?" in message
+
+
+def test_a_bad_value_given_on_the_command_line_is_blamed_on_its_option(write_space) -> None:
+    path = write_space({"search": {"trials": 5}, "space": {"n_hidden": 1}})
+    options = {"search.trials": "--trials", "search.timeout": "--timeout", "search.rerank.top": "--rerank-top"}
+    for overrides, start in [({"search.trials": -1}, "--trials: "), ({"search.timeout": "0x"}, "--timeout: "),
+                             ({"search.rerank.top": 2000}, "--rerank-top: ")]:
+        with pytest.raises(SpaceError) as info:
+            load_space(path, overrides, options=options)
+        assert info.value.render().startswith(start), info.value.render()
+        assert "space.yaml" not in info.value.render()
+    bad_file = write_space({"search": {"trials": 0}}, name="bad.yaml")
+    with pytest.raises(SpaceError) as info:           # the file's own bad value is still the file's
+        load_space(bad_file, {"search.timeout": "10m"}, options=options)
+    assert info.value.render().startswith(f"{bad_file}: search.trials")

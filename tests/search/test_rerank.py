@@ -155,3 +155,20 @@ def test_runs_of_a_plan_train_together_and_each_is_stored_on_its_trial() -> None
     assert ran == 6 and groups == [[2, 2, 3, 3], [1, 1]]
     runs = {t.number: repeats_of(study.user_attrs, t) for t in study.trials}
     assert runs[1] == [0.99, 0.7, 0.7] and runs[2] == [0.95, 0.8, 0.8] and runs[0] == [0.90, 0.6, 0.6]
+
+
+def test_the_report_hears_the_runs_to_do_and_each_run_as_it_is_stored() -> None:
+    study = _study([0.90, 0.99, 0.95, 0.80])
+    heard: list = []
+
+    class Report:
+        def begin(self, total: int, configurations: int) -> None:
+            heard.append(("begin", total, configurations))
+
+        def ended(self, number: int, run: int, result: TrialResult) -> None:
+            heard.append(("ended", number, run, result.value))
+
+    rerank(study, top=2, seeds=2, base_seed=0, run=_runner({2: [0.80], 3: [0.94], 1: [0.88]}, []), report=Report())
+    # trial 1's mean falls (0.88): trial 0 enters the top 2, and the total grows by its run
+    assert heard == [("begin", 2, 2), ("ended", 1, 2, 0.80), ("ended", 2, 2, 0.94), ("begin", 3, 1),
+                     ("ended", 0, 2, 0.88)]

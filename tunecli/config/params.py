@@ -167,6 +167,18 @@ class LrFinderParam(_Param):
 ParamSpec = Union[IntParam, FloatParam, ChoiceParam, FixedParam, LrFinderParam]
 
 
+def one_value(spec: ParamSpec) -> bool:
+    """Whether ``spec`` takes a single value (a bare value, one choice, a range of one point, an ``lr_finder``
+    rule whose multiplier is fixed)."""
+    if isinstance(spec, LrFinderParam):
+        return one_value(spec.multiplier)
+    if isinstance(spec, ChoiceParam):
+        return len(spec.choices) == 1
+    if isinstance(spec, (IntParam, FloatParam)):
+        return spec.low == spec.high
+    return True
+
+
 def _check_range(low: float, high: float, log: bool) -> None:
     if low > high:
         raise ValueError(f"`low <= high` must hold, but got low={low}, high={high}")
@@ -205,7 +217,7 @@ def check_param_values(name: str, spec: ParamSpec) -> None:
     """Check the values a parameter can take against the catalogue (names, bounds)."""
     if name not in catalogue.DEFAULTS:
         raise ValueError(f"unknown parameter {show(name, 24)}{did_you_mean(name, catalogue.DEFAULTS)}; "
-                         f"allowed: {', '.join(sorted(catalogue.DEFAULTS))}")
+                         f"allowed: {whole_names(sorted(catalogue.DEFAULTS), ALL_PARAMETERS)}")
     if isinstance(spec, LrFinderParam):
         if name != "learning_rate":
             raise ValueError("`lr_finder` can only set `learning_rate`")
@@ -213,6 +225,20 @@ def check_param_values(name: str, spec: ParamSpec) -> None:
     candidates = [spec.low, spec.high] if isinstance(spec, (IntParam, FloatParam)) else spec.values()
     for value in candidates:
         _check_value(name, value)
+
+
+#: Where a user sees every parameter (a message that lists them stops short of the end).
+ALL_PARAMETERS = "every one in README.md, section Parameters"
+
+
+def whole_names(names: list[str], where: str, limit: int = 200) -> str:
+    """``names`` joined with commas, cut at a whole name within ``limit`` characters: ``a, b, +12 more (where)``."""
+    shown: list[str] = []
+    for name in names:
+        if len(", ".join([*shown, name])) > limit:
+            return f"{', '.join(shown)}, +{len(names) - len(shown)} more ({where})"
+        shown.append(name)
+    return ", ".join(shown)
 
 
 def did_you_mean(word: Any, options: Any) -> str:

@@ -6,6 +6,7 @@ Every error names the file, the dotted field and what is allowed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,8 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from tunecli.config import registry
 from tunecli.config.catalogue import ACTIVATIONS, CSV_SEPARATORS, POSITIVE_INTS, REUSE_PARAMS
 from tunecli.config.objective import Bound, as_list, bounds_of, check_objective, check_search
-from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
-from tunecli.config.yaml_file import apply_overrides, read_yaml
+from tunecli.config.params import (
+    PARAM_KEYS,
+    FixedParam,
+    LrFinderParam,
+    ParamSpec,
+    check_param_values,
+    did_you_mean,
+    one_value,
+    parse_param,
+    whole_names,
+)
+from tunecli.config.yaml_file import apply_overrides, blame_option, read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
 
 MAX_ERRORS = 3
@@ -245,6 +256,11 @@ class SearchSpace(_Strict):
     def fixed_values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self.space.items() if isinstance(p, FixedParam) and p.when is None}
 
+    def all_fixed(self) -> bool:
+        """Every parameter takes one value (a bare value, one choice, a range of one point, an ``lr_finder``
+        rule without a multiplier range): every trial would train the same configuration."""
+        return all(one_value(p) for p in self.space.values())
+
     def order(self) -> list[str]:
         """Parameter names, each after those its ``when`` depends on."""
         done: list[str] = []
@@ -271,21 +287,27 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def load_space(path: str | Path, overrides: dict[str, Any] | None = None) -> SearchSpace:
+def load_space(path: str | Path, overrides: dict[str, Any] | None = None, *,
+               options: Mapping[str, str] | None = None) -> SearchSpace:
     """Load, override and validate a search-space file.
 
     Args:
         path: the YAML file.
         overrides: dotted settings from the command line, e.g. ``{"search.trials": 3}``.
+        options: the command-line option each override came from (``{"search.trials": "--trials"}``): a bad
+            value given there is blamed on the option, not on the file.
 
     Returns:
         The validated ``SearchSpace``.
 
     Raises:
-        SpaceError: with the file, the dotted field and what is allowed.
+        SpaceError: with the file (or the option), the dotted field and what is allowed.
     """
     raw = apply_overrides(read_yaml(path), overrides or {})
-    return validate_space(raw, source=str(path))
+    try:
+        return validate_space(raw, source=str(path))
+    except SpaceError as exc:
+        raise blame_option(exc, overrides or {}, options or {}) from None
 
 
 def validate_space(raw: dict[str, Any], *, source: str | None = None) -> SearchSpace:
@@ -345,7 +367,7 @@ def _check_conditions(specs: dict[str, ParamSpec], source: str | None) -> None:
             field = f"space.{name}.when.{parent}"
             if parent not in specs:
                 raise SpaceError(f"names unknown parameter {show(parent)}; parameters in this space: "
-                                 f"{shorten(', '.join(specs), 200)}", source=source, field=field)
+                                 f"{whole_names(list(specs), 'the file has them all')}", source=source, field=field)
             if parent == name:
                 raise SpaceError("a parameter cannot depend on itself", source=source, field=field)
             possible = _possible_values(specs[parent])

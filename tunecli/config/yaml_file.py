@@ -1,5 +1,5 @@
-"""Reading a search-space file safely: size, encoding, YAML syntax, alias bombs and nesting; the command line's
-overrides set in the mapping read (``apply_overrides``).
+"""Reading a search-space file safely (size, encoding, YAML syntax, alias bombs and nesting), and the
+command line's overrides of its settings.
 
 Never executes tags; refuses at once what would expand out of proportion to the file's size.
 """
@@ -7,12 +7,13 @@ Never executes tags; refuses at once what would expand out of proportion to the 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tunecli.errors import SpaceError, one_line, shorten
+from tunecli.errors import SpaceError, TuneCliError, one_line, shorten
 
 MAX_BYTES = 1_000_000
 #: Values (scalars, lists, mappings) a file may expand to once aliases are followed: a base plus so many per byte.
@@ -162,3 +163,19 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
         else:
             node[leaf] = value
     return out
+
+
+def blame_option(exc: TuneCliError, overrides: Mapping[str, Any], options: Mapping[str, str]) -> TuneCliError:
+    """``exc`` about a setting the command line gave, told as the option's error (``--trials: ...``), else ``exc``.
+
+    Args:
+        exc: the error, whose field is its ``field`` or the start of its message (``search.trials: ...``).
+        overrides: the dotted settings the command line gave (None: not given).
+        options: the option of each dotted setting (``{"search.trials": "--trials"}``).
+    """
+    where, _, rest = (exc.field, "", exc.message) if exc.field else exc.message.partition(": ")
+    for dotted, value in overrides.items():
+        key = dotted.removesuffix("+")
+        if value is not None and key in options and (where == key or where.startswith(f"{key}.")):
+            return type(exc)(rest or exc.message, source=options[key])
+    return exc

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tunecli import interrupt
 from tunecli.studies import attrs
@@ -40,13 +40,29 @@ Runner = Callable[[list[dict[str, Any]], list[int | None]], list["TrialResult"]]
 Planner = Callable[[list[dict[str, Any]]], list[list[int]]]
 
 
+class Report(Protocol):
+    """What re-ranking tells a progress display (``tunecli.search.progress.RerankDisplay``)."""
+
+    def begin(self, total: int, configurations: int) -> None: ...
+
+    def ended(self, number: int, run: int, result: TrialResult) -> None: ...
+
+
+class _Silent:
+    def begin(self, total: int, configurations: int) -> None:
+        return None
+
+    def ended(self, number: int, run: int, result: TrialResult) -> None:
+        return None
+
+
 def one_by_one(configs: list[dict[str, Any]]) -> list[list[int]]:
     """Each run alone (the default plan)."""
     return [[i] for i in range(len(configs))]
 
 
 def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, run: Runner,
-           deadline: float | None = None, plan: Planner = one_by_one) -> int:
+           deadline: float | None = None, plan: Planner = one_by_one, report: Report | None = None) -> int:
     """Give the ``top`` best configurations ``seeds`` runs each; returns how many runs were trained here.
 
     Args:
@@ -58,15 +74,18 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, 
         deadline: ``time.monotonic()`` after which no run starts (the search's timeout); the runs left
             undone are done when the search is resumed.
         plan: splits the runs to do into the groups ``run`` is called with (e.g. by structure).
+        report: told the runs to train in all (again when the top changes) and each run as it is stored.
     """
     if top <= 0 or seeds <= 1:
         return 0
+    report = report or _Silent()
     ran = 0
     while True:
         stored = study.user_attrs
         jobs = [(t, n) for t in _top(study, top) for n in range(len(repeats_of(stored, t)), seeds)]
         if not jobs:
             return ran
+        report.begin(ran + len(jobs), len({t.number for t, _ in jobs}))
         configs = [_config(t) for t, _ in jobs]
         for group in plan(configs):
             interrupt.check()
@@ -76,12 +95,17 @@ def rerank(study: optuna.Study, *, top: int, seeds: int, base_seed: int | None, 
             results = run([configs[i] for i in group],
                           [None if base_seed is None else base_seed + t.number + SEED_STRIDE * n for t, n in chosen])
             for (trial, _), result in zip(chosen, results):
-                if result.interrupted:   # Ctrl-C stopped it: run again when the search is resumed
-                    continue
-                repeats = repeats_of(study.user_attrs, trial)
-                repeats.append(result.value if result.state == "COMPLETE" else None)
-                study.set_user_attr(attrs.repeats_key(trial.number), repeats)
-                ran += 1
+                if not result.interrupted:   # Ctrl-C stopped it: run again when the search is resumed
+                    report.ended(trial.number, _store(study, trial, result), result)
+                    ran += 1
+
+
+def _store(study: optuna.Study, trial: optuna.trial.FrozenTrial, result: TrialResult) -> int:
+    """Store a run on its trial (a failed one as None); how many runs the trial has now."""
+    repeats = repeats_of(study.user_attrs, trial)
+    repeats.append(result.value if result.state == "COMPLETE" else None)
+    study.set_user_attr(attrs.repeats_key(trial.number), repeats)
+    return len(repeats)
 
 
 def _config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

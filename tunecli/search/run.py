@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from tunecli.search import workers
 from tunecli.search.context import by_structure, search_context
 from tunecli.search.coordination import finished
 from tunecli.search.engines import get_engine
-from tunecli.search.progress import ProgressFactory, QuietProgress
+from tunecli.search.progress import ProgressFactory, QuietProgress, QuietRerank, RerankDisplay, RerankFactory
 from tunecli.search.rerank import rerank
 from tunecli.search.study import create_or_resume
 from tunecli.studies.report import param_importances
@@ -52,6 +53,7 @@ class SearchOutcome:
     reranked: int = 0  # extra runs of the top configurations (search.rerank)
     val_rows: int | None = None  # validation rows: what a score's standard error rests on
     importances: dict[str, float] = field(default_factory=dict)  # fANOVA, most important first (table order)
+    notes: list[str] = field(default_factory=list)  # what the table does not say (where the result is)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -70,23 +72,39 @@ class SearchOutcome:
         }
 
 
+@dataclass
+class Displays:
+    """How a search shows itself: the progress displays' factories and where a note goes at once."""
+
+    progress: ProgressFactory = QuietProgress   # the trials (each worker process makes its own)
+    rerank: RerankFactory = QuietRerank         # the re-ranking runs
+    say: Callable[[str], None] = lambda text: None  # a note on what the search is about to do
+
+
 def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: bool = False,
-               best_out: str | Path | None = None, progress: ProgressFactory = QuietProgress) -> SearchOutcome:
-    """Run (or resume) the search the space describes and write the best configuration.
+               best_out: str | Path | None = None, more: int | None = None,
+               displays: Displays | None = None) -> SearchOutcome:
+    """Run (or resume) the search the space describes and write the best configuration (a space whose every
+    parameter has one value runs one trial and its re-ranking runs, and is the best file already).
 
     Args:
         space: the validated search space (command-line overrides already applied).
         storage_url: None for the embedded default file, else any Optuna storage URL or a ``.journal`` path.
         quiet: progress goes to stderr (``--json``).
         best_out: where to write the best configuration (default ``<study>-best.yaml``).
-        progress: makes the progress display of each process (``tunecli.ui.progress.SearchProgress`` in the CLI).
+        more: run this many trials more than the study holds (instead of ``search.trials``, the total to reach).
+        displays: the progress displays and notes (the CLI's draw on the terminal); default: silent.
     """
+    shown = displays or Displays()
     interrupt.install()
     try:
         ready = prepare(space, open_study=lambda objective: create_or_resume(space, objective, storage_url))
         study, objective = ready.study, ready.objective
         started, before = time.monotonic(), finished(study)
-        interrupted, reranked = _search(space, ready, storage_url, started, before, quiet=quiet, progress=progress)
+        space, note = plan_trials(space, before, more)
+        if note:
+            shown.say(note)
+        interrupted, reranked = _search(space, ready, storage_url, started, before, quiet=quiet, shown=shown)
     except OSError as exc:  # the store (or Keras Tuner's folder) cannot be written: disk full, read-only folder
         raise RunError(write_failure(exc, storage_url)) from None
     outcome = SearchOutcome(space.study, describe(storage_url), objective, trial_rows(study),
@@ -103,12 +121,44 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
     return outcome
 
 
+def plan_trials(space: SearchSpace, before: int, more: int | None = None) -> tuple[SearchSpace, str | None]:
+    """The space with the total of trials to reach, and a note for the user where it is not the file's own.
+
+    Args:
+        space: the validated space; ``search.trials`` is the total to reach.
+        before: trials the study holds (those that count).
+        more: this many trials more than ``before`` (``--more``); it wins over a fixed space's single trial.
+    """
+    trials = space.search.trials
+    if more is not None:
+        return with_trials(space, before + more), (f"{more} more trial{'s' if more > 1 else ''}: study {space.study} "
+                                                    f"holds {before}, the search goes on to {before + more}")
+    if space.all_fixed():
+        runs = space.search.rerank.seeds - 1 if space.search.rerank.top > 0 else 0
+        reruns = f" and its {runs} re-ranking runs (search.rerank.seeds: {runs + 1})" if runs > 0 else ""
+        if before:
+            return with_trials(space, 1), (f"every parameter is fixed and study {space.study} already holds its "
+                                           f"trial: no new trial (`--more N` runs N more)")
+        instead = f", not {trials} identical ones" if trials > 1 else ""
+        return with_trials(space, 1), f"every parameter is fixed: one trial{reruns}{instead}"
+    if before >= trials:
+        return space, (f"study {space.study} already holds {before} trials and --trials / search.trials ({trials}) "
+                       f"is the total to reach: no new trial (`--more N` runs N more)")
+    return space, None
+
+
+def with_trials(space: SearchSpace, trials: int) -> SearchSpace:
+    """A copy of ``space`` whose ``search.trials`` (also in its raw mapping, which worker processes read) is ``trials``."""
+    raw = {**space.raw, "search": {**(space.raw.get("search") or {}), "trials": trials}}
+    return space.model_copy(update={"raw": raw, "search": space.search.model_copy(update={"trials": trials})})
+
+
 #: A search with a timeout this short (seconds) trains in this process, whatever ``training.recycle_after`` says.
 SHORT_SEARCH_S = 300.0
 
 
 def _search(space: SearchSpace, ready: Prepared, storage_url: str | None, started: float, before: int, *,
-            quiet: bool, progress: ProgressFactory) -> tuple[bool, int | None]:
+            quiet: bool, shown: Displays) -> tuple[bool, int | None]:
     """Run the trials (here, or in worker processes), then re-rank; whether interrupted, and the re-ranked runs."""
     study, objective = ready.study, ready.objective
     recycle = space.training.recycle_after
@@ -117,13 +167,16 @@ def _search(space: SearchSpace, ready: Prepared, storage_url: str | None, starte
     timeout = space.search.timeout
     short = space.search.trials - before <= recycle or (timeout is not None and timeout <= SHORT_SEARCH_S)
     if registry.ENGINES[space.search.engine].workers and (space.search.workers > 1 or (recycle and not short)):
-        interrupted = workers.run_pool(space, storage_url, study, quiet=quiet, progress=progress)
+        interrupted = workers.run_pool(space, storage_url, study, quiet=quiet, progress=shown.progress)
     else:
-        interrupted = run_here(space, ready.dataset, objective, study, progress(
+        interrupted = run_here(space, ready.dataset, objective, study, shown.progress(
             space.search.trials, 0, objective.metric, space.training.max_epochs, quiet=quiet,
             timeout=space.search.timeout))
     deadline = started + space.search.timeout if space.search.timeout else None
-    reranked = 0 if interrupted else _rerank(space, ready.dataset, objective, study, deadline)
+    settings = space.search.rerank
+    display = shown.rerank(objective.metric, space.training.max_epochs, top=settings.top, seeds=settings.seeds,
+                           quiet=quiet, deadline=deadline)
+    reranked = 0 if interrupted else _rerank(space, ready.dataset, objective, study, display, deadline)
     return interrupted or reranked is None, reranked
 
 
@@ -136,8 +189,13 @@ def _why_none(space: SearchSpace, seconds: float) -> str:
 
 
 def _write_best(space: SearchSpace, outcome: SearchOutcome, best_out: str | Path | None, folder: Path | None) -> None:
-    """Write the best configuration as a fixed space file (``outcome.best_path``), or say why not (``best_error``)."""
+    """Write the best configuration as a fixed space file (``outcome.best_path``), or say why not (``best_error``,
+    or a note where the space is fixed: it is that file already)."""
     best, metric = outcome.best, outcome.objective.metric
+    if best_out is None and space.all_fixed():
+        outcome.notes.append(f"No new best file: every parameter is fixed, so {space.path or 'the space'} is the "
+                             f"configuration itself; its runs are in study {space.study} (tunecli report {space.study})")
+        return
     try:
         target = Path(best_out or f"{space.study}-best.yaml")
         fixed = rebase_space_paths(fixed_space(space.raw, best, space.study, metric), folder,
@@ -153,16 +211,18 @@ def _write_best(space: SearchSpace, outcome: SearchOutcome, best_out: str | Path
 
 
 def _rerank(space: SearchSpace, dataset: Dataset, objective: Objective, study: optuna.Study,
-            deadline: float | None = None) -> int | None:
-    """Run the top configurations again (``search.rerank``); the runs trained, None when interrupted."""
+            display: RerankDisplay, deadline: float | None = None) -> int | None:
+    """Run the top configurations again (``search.rerank``), shown on ``display``; the runs trained, None when
+    interrupted."""
     def run(configs: list[dict[str, Any]], seeds: list[int | None]) -> list[Any]:
-        return run_group(configs, dataset, space.training, objective, seeds=seeds)
+        return run_group(configs, dataset, space.training, objective, seeds=seeds,
+                         on_epochs=display.group(len(configs)))
 
     settings = space.search.rerank
     try:
-        with interrupt.deferred():
+        with interrupt.deferred(), display:
             return rerank(study, top=settings.top, seeds=settings.seeds, base_seed=space.search.seed, run=run,
-                          deadline=deadline, plan=lambda configs: by_structure(configs, space, dataset))
+                          deadline=deadline, plan=lambda configs: by_structure(configs, space, dataset), report=display)
     except KeyboardInterrupt:
         return None
 

@@ -47,11 +47,15 @@ def search_outcome(outcome: SearchOutcome) -> None:
         if reranked:
             runs = max(len(r["repeats"]) for r in reranked)
             more = f", {outcome.reranked} runs now" if outcome.reranked else ""
-            console.print(f"[muted]Re-ranked: the top {len(reranked)} configurations ran {runs} times each "
-                          f"(fresh seeds, same split{more}); ranked by their mean ± standard deviation (×runs).[/]")
+            which = f"the configuration ran {runs} times" if len(reranked) == 1 else \
+                f"the top {len(reranked)} configurations ran {runs} times each"
+            console.print(f"[muted]Re-ranked: {which} (fresh seeds, same split{more}); ranked by their mean ± "
+                          "standard deviation (×runs).[/]")
     show_front(counted, outcome.objective.names, outcome.objective.directions, study=outcome.study, out=console)
     if outcome.best_path:
         console.print(f"Best configuration written to [path]{outcome.best_path}[/]")
+    for text in outcome.notes:
+        console.print(text, style="muted", markup=False)
     if outcome.interrupted:
         what = "Stopped by SIGTERM" if outcome.stopped_by == "SIGTERM" else "Interrupted"
         err_console.print(f"[warn]{what}.[/] Finished trials are stored in {outcome.storage}; "
