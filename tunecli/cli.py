@@ -6,12 +6,9 @@ Heavy modules (Optuna, Keras, TensorFlow) are imported inside the commands, so t
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -19,6 +16,8 @@ import typer
 
 from tunecli.config import registry
 from tunecli.config.catalogue import LR_RULES
+from tunecli.ui import commandline as cl
+from tunecli.ui.commandline import DATA, OUTPUT, SEARCH, STORAGE, TRAINING, N, option
 
 app = typer.Typer(
     name="tunecli",
@@ -26,142 +25,64 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode=None,  # plain help, options grouped by panel (``tunecli.ui.commandline``): it reads at 80 columns
+    cls=cl.Group,
 )
 
-def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
-    """A str Enum of ``values``: Typer checks the option at parse time, lists and completes its choices."""
-    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
 
-
-Task = _choices("Task", ("auto", "classification", "regression"))
-Engine = _choices("Engine", tuple(registry.ENGINES))
-Pruner = _choices("Pruner", tuple(registry.PRUNERS))
-Backend = _choices("Backend", ("tensorflow", "jax", "torch"))
-Trainer = _choices("Trainer", ("auto", "keras"))
-Rule = _choices("Rule", tuple(LR_RULES))
-Format = _choices("Format", ("table", "json", "csv", "yaml"))
-
-
-def _value(choice: Enum | None) -> str | None:
-    return None if choice is None else choice.value
-
-
-SpaceArg = Annotated[Path, typer.Argument(help="The search-space YAML file.", show_default=False)]
-StorageOpt = Annotated[Optional[str], typer.Option("--storage", help="Optuna storage URL or .journal file "
-                                                   "(default: tunecli.journal in this folder).")]
-DropOpt = Annotated[Optional[list[str]], typer.Option("--drop", help="Leave this column out (repeatable; adds to data.drop).")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")]
-PickOpt = Annotated[Optional[str], typer.Option("--pick", help="Which trial: a number, best, knee (the Pareto "
-                                                "front's, several objectives) or a rule such as 'params<=20000' "
-                                                "(the best score among the trials that keep it).")]
-
-
-#: Options whose name is not the last part of the setting they override.
-_OPTION_OF = {"data.source": "--data", "search.rerank.top": "--rerank-top", "search.rerank.seeds": "--rerank-seeds"}
-
-
-def _options(overrides: dict[str, Any]) -> dict[str, str]:
-    """The option each override comes from (``search.trials`` -> ``--trials``): a bad value is blamed on it."""
-    names = {k.removesuffix("+") for k in overrides}
-    return {k: _OPTION_OF.get(k, "--" + k.rsplit(".", 1)[-1].replace("_", "-")) for k in names}
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one clear message and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tunecli.errors import TuneCliError
-
-        debug = kwargs.get("debug", False)
-        try:
-            return func(*args, **kwargs)
-        except TuneCliError as exc:
-            if debug:
-                raise
-            from tunecli.ui.console import error
-
-            error(exc.render())
-            raise typer.Exit(code=exc.exit_code) from None
-        except KeyboardInterrupt:
-            from tunecli import interrupt
-            from tunecli.ui.console import error
-
-            error(f"interrupted ({interrupt.describe()})")
-            raise typer.Exit(code=interrupt.exit_code()) from None
-        except typer.Exit:
-            raise
-        except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
-            if _closed_pipe(exc):
-                raise typer.Exit(code=0) from None
-            if debug:
-                raise
-            from tunecli.ui.console import error
-
-            error(f"unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.")
-            raise typer.Exit(code=1) from None
-
-    return wrapper
-
-
-def _closed_pipe(exc: BaseException | None = None) -> bool:
-    """True when stdout's reader has gone (``tunecli report | head -3``): not an error (``git log | head`` exits 0 too)."""
-    from tunecli.ui.console import stdout_gone
-
-    return (exc is None or isinstance(exc, BrokenPipeError)) and stdout_gone()
-
-
-@app.command(epilog=registry.describe())
-@handle_errors
+@app.command(epilog=registry.describe(), cls=cl.Command)
+@cl.handle_errors
 def search(
-    space_file: SpaceArg,
-    data: Annotated[Optional[str], typer.Option(help="Data source: built-in name or .csv/.parquet/.npz path.")] = None,
-    target: Annotated[Optional[str], typer.Option(help="Target column of a table.")] = None,
-    drop: DropOpt = None,
-    task: Annotated[Optional[Task], typer.Option(help="classification | regression | auto.")] = None,
-    engine: Annotated[Optional[Engine], typer.Option(help=f"{' | '.join(registry.ENGINES)}.")] = None,
-    algorithm: Annotated[Optional[str], typer.Option(help=f"{registry.algorithms_help()}.")] = None,
-    pruner: Annotated[Optional[Pruner], typer.Option(help=f"{' | '.join(registry.PRUNERS)}.")] = None,
-    trials: Annotated[Optional[int], typer.Option(help="Total number of trials the study should reach.")] = None,
-    more: Annotated[Optional[int], typer.Option(min=1, max=100_000, help="Run N more trials than the study holds "
-                                                "(instead of --trials, the total).")] = None,
-    timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long (90s, 10m, 1h).")] = None,
-    max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap per trial.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the sampler and of each trial.")] = None,
-    study: Annotated[Optional[str], typer.Option(help="Study name (default: the file's `study`).")] = None,
-    storage: StorageOpt = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes sharing the study "
-                                                  f"(engine {' or '.join(registry.with_workers())}).")] = None,
-    rerank_top: Annotated[Optional[int], typer.Option(min=0, help="Run the best N configurations again "
-                                                      "(search.rerank.top; 0: off).")] = None,
-    rerank_seeds: Annotated[Optional[int], typer.Option(min=1, help="Runs per re-ranked configuration in all "
-                                                        "(search.rerank.seeds).")] = None,
-    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
-    trainer: Annotated[Optional[Trainer], typer.Option(help="auto (the fast JAX trainer where it covers the "
-                                                   "configuration) | keras (always Keras' fit).")] = None,
-    best_out: Annotated[Optional[Path], typer.Option(help="Where to write the best configuration "
-                                                     "(default: STUDY-best.yaml).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of tables.")] = False,
-    debug: DebugOpt = False,
+    space_file: cl.SpaceArg,
+    data: cl.DataOpt = None,
+    target: cl.TargetOpt = None,
+    drop: cl.DropOpt = None,
+    task: Annotated[Optional[cl.Task], option(DATA, "auto | classification | regression.", metavar="TASK")] = None,
+    engine: Annotated[Optional[cl.Engine], option(SEARCH, f"{' | '.join(registry.ENGINES)}.", metavar="NAME")] = None,
+    algorithm: Annotated[Optional[str], option(SEARCH, f"{registry.algorithms_help()}.", metavar="NAME")] = None,
+    pruner: Annotated[Optional[cl.Pruner], option(SEARCH, f"{' | '.join(registry.PRUNERS)}.", metavar="NAME")] = None,
+    trials: Annotated[Optional[int], option(SEARCH, "Total number of trials the study should reach.", **N)] = None,
+    more: Annotated[Optional[int], option(SEARCH, "Run N more trials than the study holds (instead of --trials, "
+                                          "the total).", min=1, max=100_000, **N)] = None,
+    timeout: Annotated[Optional[str], option(SEARCH, "Stop starting trials after this long (90s, 10m, 1h).",
+                                             metavar="DURATION")] = None,
+    seed: Annotated[Optional[int], option(SEARCH, "Seed of the sampler and of each trial.", **N)] = None,
+    workers: Annotated[Optional[int], option(SEARCH, "Worker processes sharing the study "
+                                             f"(engine {' or '.join(registry.with_workers())}).", **N)] = None,
+    rerank_top: Annotated[Optional[int], option(SEARCH, "Run the best N configurations again (search.rerank.top; "
+                                                "0: off).", min=0, **N)] = None,
+    rerank_seeds: Annotated[Optional[int], option(SEARCH, "Runs per re-ranked configuration in all "
+                                                  "(search.rerank.seeds).", min=1, **N)] = None,
+    max_epochs: Annotated[Optional[int], option(TRAINING, "Epoch cap per trial.", **N)] = None,
+    backend: cl.BackendOpt = None,
+    trainer: Annotated[Optional[cl.Trainer], option(TRAINING, "auto (the fast JAX trainer where it covers the "
+                                                 "configuration) | keras (always Keras' fit).", metavar="NAME")] = None,
+    study: Annotated[Optional[str], option(STORAGE, "Study name (default: the file's `study`).", metavar="NAME")] = None,
+    storage: cl.StorageOpt = None,
+    best_out: Annotated[Optional[Path], option(OUTPUT, "Best configuration's file (default: STUDY-best.yaml).",
+                                               metavar="FILE")] = None,
+    as_json: Annotated[bool, option(OUTPUT, "Print a JSON summary instead of tables.", "--json")] = False,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """Run (or resume) a search; show the best configurations and save the best one as YAML."""
+    overrides = {"data.source": data, "data.target": target, "data.drop+": drop, "data.task": cl.value(task),
+                 "search.engine": cl.value(engine), "search.algorithm": algorithm, "search.pruner": cl.value(pruner),
+                 "search.trials": trials, "search.timeout": timeout, "training.max_epochs": max_epochs,
+                 "search.seed": seed, "study": study, "training.backend": cl.value(backend), "search.workers": workers,
+                 "training.trainer": cl.value(trainer), "search.rerank.top": rerank_top,
+                 "search.rerank.seeds": rerank_seeds}
+    _search(space_file, overrides, storage=storage, best_out=best_out, more=more, as_json=as_json)
+
+
+def _search(space_file: Path, overrides: dict[str, Any], *, storage: str | None, best_out: Path | None,
+            more: int | None, as_json: bool) -> None:
+    """Load the space with the command line's settings, run the search with the terminal's displays, show it."""
     from tunecli.config.space import load_space
+    from tunecli.errors import TuneCliError
 
-    overrides = {
-        "data.source": data, "data.target": target, "data.drop+": drop, "data.task": _value(task),
-        "search.engine": _value(engine),
-        "search.algorithm": algorithm, "search.pruner": _value(pruner), "search.trials": trials,
-        "search.timeout": timeout, "training.max_epochs": max_epochs, "search.seed": seed, "study": study,
-        "training.backend": _value(backend), "search.workers": workers, "training.trainer": _value(trainer),
-        "search.rerank.top": rerank_top, "search.rerank.seeds": rerank_seeds,
-    }
-    if more is not None and trials is not None:
-        from tunecli.errors import TuneCliError
-
-        raise TuneCliError("give --more N (N trials beyond those the study holds) or --trials N (the total to "
-                           "reach), not both", source="--more")
-    space = load_space(space_file, overrides, options=_options(overrides))
+    if more is not None and overrides["search.trials"] is not None:
+        raise TuneCliError("give one: --more N (trials beyond the study's) or --trials N (the total)", source="--more")
+    space = load_space(space_file, overrides, options=cl.option_names(overrides))
     from tunecli.search.run import Displays, run_search
     from tunecli.ui import render
     from tunecli.ui.progress import RerankProgress, SearchProgress
@@ -190,36 +111,47 @@ def _show_search(outcome: Any, as_json: bool) -> None:
         raise typer.Exit(code=1)
 
 
-@app.command("lr-find")
-@handle_errors
+@app.command("lr-find", cls=cl.Command)
+@cl.handle_errors
 def lr_find(
-    space_file: SpaceArg,
-    params: Annotated[Optional[list[str]], typer.Option("--params", help="key=value for the model (repeatable).")] = None,
-    from_study: Annotated[Optional[str], typer.Option(help="Use the best trial of this study.")] = None,
-    storage: StorageOpt = None,
-    min_lr: Annotated[float, typer.Option(help="Start of the ramp.")] = 1e-7,
-    max_lr: Annotated[float, typer.Option(help="End of the ramp.")] = 10.0,
-    steps: Annotated[int, typer.Option(min=5, max=10_000, help="Steps of the ramp (over as many epochs as it takes).")] = 300,
-    rule: Annotated[Rule, typer.Option(help="How to pick the LR from the curve.")] = Rule("valley"),
-    plot: Annotated[Optional[Path], typer.Option(help="Also save the curve as a PNG.")] = None,
-    write_space: Annotated[Optional[Path], typer.Option(help="Write a copy of the space with the LR range found.")] = None,
-    data: Annotated[Optional[str], typer.Option(help="Data source override.")] = None,
-    target: Annotated[Optional[str], typer.Option(help="Target column override.")] = None,
-    drop: DropOpt = None,
-    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the curve and suggestions as JSON.")] = False,
-    debug: DebugOpt = False,
+    space_file: cl.SpaceArg,
+    data: cl.DataOpt = None,
+    target: cl.TargetOpt = None,
+    drop: cl.DropOpt = None,
+    params: Annotated[Optional[list[str]], option(TRAINING, "key=value for the model (repeatable).", "--params",
+                                                  metavar="KEY=VALUE")] = None,
+    from_study: Annotated[Optional[str], option(TRAINING, "Use the best trial of this study.", metavar="NAME")] = None,
+    min_lr: Annotated[float, option(TRAINING, "Start of the ramp.", metavar="LR")] = 1e-7,
+    max_lr: Annotated[float, option(TRAINING, "End of the ramp.", metavar="LR")] = 10.0,
+    steps: Annotated[int, option(TRAINING, "Steps of the ramp (over as many epochs as it takes).", min=5, max=10_000,
+                                 **N)] = 300,
+    rule: Annotated[cl.Rule, option(TRAINING, f"How to pick the LR from the curve: {' | '.join(LR_RULES)}.",
+                                 metavar="RULE")] = cl.Rule("valley"),
+    backend: cl.BackendOpt = None,
+    storage: cl.StorageOpt = None,
+    plot: Annotated[Optional[Path], option(OUTPUT, "Also save the curve as a PNG.", metavar="FILE")] = None,
+    write_space: Annotated[Optional[Path], option(OUTPUT, "Write a copy of the space with the LR range found.",
+                                                  metavar="FILE")] = None,
+    as_json: Annotated[bool, option(OUTPUT, "Print the curve and suggestions as JSON.", "--json")] = False,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """LR range test: ramp the learning rate over a few hundred steps; suggest an LR and bounds."""
     from tunecli.config.space import load_space
 
     rule_name = rule.value
-    overrides = {"data.source": data, "data.target": target, "data.drop+": drop, "training.backend": _value(backend)}
-    space = load_space(space_file, overrides, options=_options(overrides))
+    overrides = {"data.source": data, "data.target": target, "data.drop+": drop, "training.backend": cl.value(backend)}
+    space = load_space(space_file, overrides, options=cl.option_names(overrides))
     from tunecli.lrfinder.command import find_lr, parse_params
 
     outcome = find_lr(space, params=parse_params(params or []), from_study=from_study, storage_url=storage,
                       min_lr=min_lr, max_lr=max_lr, steps=steps, rule=rule_name)
+    _show_lr(outcome, as_json, plot)
+    if write_space:
+        _write_lr_space(write_space, space_file, space.raw, outcome.result, rule_name)
+
+
+def _show_lr(outcome: Any, as_json: bool, plot: Path | None) -> None:
+    """Show the range test (table and plot, or JSON); save its plot."""
     from tunecli.ui import render
 
     if as_json:
@@ -230,8 +162,6 @@ def lr_find(
         from tunecli.studies.plots import lr_curve_png
 
         render.note(f"wrote {lr_curve_png(outcome.result, plot)}")
-    if write_space:
-        _write_lr_space(write_space, space_file, space.raw, outcome.result, rule_name)
 
 
 def _write_lr_space(path: Path, space_file: Path, raw: dict[str, Any], result: Any, rule_name: str) -> None:
@@ -246,18 +176,18 @@ def _write_lr_space(path: Path, space_file: Path, raw: dict[str, Any], result: A
     render.note(f"wrote {written} (learning_rate: log-uniform {low:.3g} to {high:.3g})")
 
 
-@app.command()
-@handle_errors
+@app.command(cls=cl.Command)
+@cl.handle_errors
 def report(
-    study: Annotated[Optional[str], typer.Argument(help="Study name (default: the only one in the store).")] = None,
-    storage: StorageOpt = None,
-    top: Annotated[int, typer.Option(min=1, help="How many of the best trials to show.")] = 10,
-    fmt: Annotated[Format, typer.Option("--format", help="table | json | csv | yaml.")] = Format("table"),
-    export: Annotated[Optional[Path], typer.Option(help="Write the best configuration (or --pick's) as a fixed "
-                                                   "space file.")] = None,
-    pick: PickOpt = None,
-    plots: Annotated[Optional[Path], typer.Option(help="Write PNG plots into this folder.")] = None,
-    debug: DebugOpt = False,
+    study: Annotated[Optional[str], typer.Argument(metavar="STUDY", show_default=False, help="Study name (default: "
+                                                   "the only one in the store).")] = None,
+    storage: cl.StorageOpt = None,
+    top: Annotated[int, option(OUTPUT, "How many of the best trials to show.", min=1, **N)] = 10,
+    fmt: Annotated[cl.Format, option(OUTPUT, "table | json | csv | yaml.", "--format", metavar="FORMAT")] = cl.Format("table"),
+    export: Annotated[Optional[Path], option(OUTPUT, "Write the best (or --pick's) configuration there.", metavar="FILE")] = None,
+    pick: cl.PickOpt = None,
+    plots: Annotated[Optional[Path], option(OUTPUT, "Write PNG plots into this folder.", metavar="FOLDER")] = None,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """Show a study: summary, best trials, importances, diagnostics; export and plot it."""
     from tunecli.studies import report as rep
@@ -290,36 +220,36 @@ def report(
             render.note(f"wrote {path}")
 
 
-@app.command()
-@handle_errors
+@app.command(cls=cl.Command)
+@cl.handle_errors
 def train(
-    best_file: Annotated[Path, typer.Argument(help="A space file with every value fixed (report --export); with "
-                                              "--pick, the search's space file.")],
-    output: Annotated[Optional[Path], typer.Option(help="Save the refit model here (.keras); with --from-search, "
-                                                   "the kept model; with --ensemble, the ensemble.")] = None,
-    kept_output: Annotated[Optional[Path], typer.Option(help="Save the model the search trained and kept for this "
-                                                        "trial here (.keras).")] = None,
-    from_search: Annotated[bool, typer.Option("--from-search", help="No refit: score the model the search kept "
-                                              "(the trial in the file's origin) on the test split.")] = False,
-    storage: StorageOpt = None,
-    pick: Annotated[Optional[str], typer.Option("--pick", help="Train this trial of the file's study instead (the "
-                                                "file may then be the search's own space file): a number, best, "
-                                                "knee or a rule such as 'params<=20000'.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the best trial's best epoch).")] = None,
-    mc_dropout: Annotated[int, typer.Option(min=0, help="Also report MC dropout over N stochastic passes.")] = 0,
-    ensemble: Annotated[Optional[int], typer.Option(min=1, metavar="K", help="Also average the models the search "
-                                                    "kept for its K best trials, weighted by greedy selection on "
-                                                    "the validation split.")] = None,
-    backend: Annotated[Optional[Backend], typer.Option(help="Keras backend: tensorflow | jax | torch.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
-    debug: DebugOpt = False,
+    best_file: Annotated[Path, typer.Argument(metavar="BEST_FILE", help="A space file with every value fixed "
+                                              "(report --export); with --pick, the search's space file.")],
+    from_search: Annotated[bool, option(TRAINING, "No refit: score the model the search kept (the trial in the "
+                                        "file's origin) on the test split.", "--from-search")] = False,
+    epochs: Annotated[Optional[int], option(TRAINING, "Epochs (default: the best trial's best epoch).", min=1, **N)] = None,
+    pick: Annotated[Optional[str], option(TRAINING, "Train this trial of the file's study instead (the file may then "
+                                          "be the search's own space file): a number, best, knee or a rule such as "
+                                          "'params<=20000'.", "--pick", metavar="TRIAL")] = None,
+    mc_dropout: Annotated[int, option(TRAINING, "Also report MC dropout over N stochastic passes.", min=0, **N)] = 0,
+    ensemble: Annotated[Optional[int], option(TRAINING, "Also average the models the search kept for its K best "
+                                              "trials, weighted by greedy selection on the validation split.",
+                                              min=1, metavar="K")] = None,
+    backend: cl.BackendOpt = None,
+    storage: cl.StorageOpt = None,
+    output: Annotated[Optional[Path], option(OUTPUT, "Save the refit model here (.keras); with --from-search, the "
+                                             "kept model; with --ensemble, the ensemble.", metavar="FILE")] = None,
+    kept_output: Annotated[Optional[Path], option(OUTPUT, "Save the model the search trained and kept for this "
+                                                  "trial here (.keras).", metavar="FILE")] = None,
+    as_json: Annotated[bool, option(OUTPUT, "Print a JSON summary.", "--json")] = False,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """Refit the best configuration on train + validation and show it beside the model the search kept;
     score each once on the unseen test split."""
     from tunecli.config.space import load_space
     from tunecli.train import train_best
 
-    space = load_space(best_file, {"training.backend": _value(backend)}, options={"training.backend": "--backend"})
+    space = load_space(best_file, {"training.backend": cl.value(backend)}, options={"training.backend": "--backend"})
     if pick:
         from tunecli.train import picked_space
 
@@ -334,15 +264,15 @@ def train(
         render.train_outcome(outcome)
 
 
-@app.command()
-@handle_errors
+@app.command(cls=cl.Command)
+@cl.handle_errors
 def dashboard(
     store: Annotated[Optional[str], typer.Argument(metavar="STORE", show_default=False,
                                                    help="Study store: a .journal file or a storage URL "
                                                    "(default: tunecli.journal in this folder).")] = None,
-    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on (0.0.0.0: every one).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port (0: any free one).")] = 8080,
-    debug: DebugOpt = False,
+    host: Annotated[str, option("Server", "Interface to listen on (0.0.0.0: every one).", metavar="HOST")] = "127.0.0.1",
+    port: Annotated[int, option("Server", "Port (0: any free one).", min=0, max=65535, metavar="PORT")] = 8080,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """Show the studies live in the browser (optuna-dashboard); Ctrl-C stops it.
 
@@ -355,23 +285,23 @@ def dashboard(
     render.note("dashboard stopped")
 
 
-@app.command()
-@handle_errors
+@app.command(cls=cl.Command)
+@cl.handle_errors
 def predict(
-    model: Annotated[Path, typer.Argument(help="A model tunecli saved (train --output), or any Keras .keras file.",
-                                          show_default=False)],
-    data: Annotated[Optional[Path], typer.Argument(help="The rows to predict: .csv, .parquet or .npz (array x).",
-                                                   show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option(help="Write the predictions here (CSV; default: standard "
-                                                   "output).")] = None,
-    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
-    test_split: Annotated[Optional[Path], typer.Option(help="Instead of DATA: the test split of the data this space "
-                                                       "file names (BEST.yaml): rows the search never saw.")] = None,
-    info: Annotated[bool, typer.Option("--info", help="Show what the model is (columns, classes, configuration, "
-                                       "origin, scores) and exit.")] = False,
-    sep: Annotated[Optional[str], typer.Option(help="The CSV file's separator (default: detected).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the predictions too, without --output).")] = False,
-    debug: DebugOpt = False,
+    model: Annotated[Path, typer.Argument(metavar="MODEL", show_default=False, help="A model tunecli saved "
+                                          "(train --output), or any Keras .keras file.")],
+    data: Annotated[Optional[Path], typer.Argument(metavar="DATA", show_default=False, help="The rows to predict: "
+                                                   ".csv, .parquet or .npz (array x).")] = None,
+    sep: Annotated[Optional[str], option(DATA, "The CSV file's separator (default: detected).", metavar="SEP")] = None,
+    test_split: Annotated[Optional[Path], option(DATA, "Instead of DATA: the test split of the data this space file "
+                                                 "names (BEST.yaml): rows the search never saw.", metavar="FILE")] = None,
+    output: Annotated[Optional[Path], option(OUTPUT, "Write the predictions here (CSV; default: standard output).",
+                                             metavar="FILE")] = None,
+    proba: Annotated[bool, option(OUTPUT, "Add one probability column per class.", "--proba")] = False,
+    info: Annotated[bool, option(OUTPUT, "Show what the model is (columns, classes, configuration, origin, scores) "
+                                 "and exit.", "--info")] = False,
+    as_json: Annotated[bool, option(OUTPUT, "Print JSON (the predictions too, without --output).", "--json")] = False,
+    debug: cl.DebugOpt = False,
 ) -> None:
     """Predict the rows of a data file with a saved model; a target column, if the file has it, is scored."""
     from tunecli.ui import predict as view
@@ -419,7 +349,7 @@ def run() -> None:
         if interrupt.requested() and exc.code not in (0, None):  # Click turns KeyboardInterrupt into "Aborted!" (1)
             sys.exit(interrupt.exit_code())
         clicks_pipe = exc.code == 1 and sys.stdout is not sys.__stdout__  # Click's own exit on a closed pipe
-        if (exc.code in (0, None) or clicks_pipe) and _closed_pipe():
+        if (exc.code in (0, None) or clicks_pipe) and cl.closed_pipe():
             sys.exit(0)
         raise
 

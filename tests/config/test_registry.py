@@ -87,10 +87,10 @@ def test_every_built_in_factory_resolves() -> None:
 
 
 def test_the_command_line_reads_the_tables() -> None:
-    from tunecli import cli
+    from tunecli.ui import commandline as options  # the command line's choices
 
-    assert [e.value for e in cli.Engine] == list(registry.ENGINES)
-    assert [p.value for p in cli.Pruner] == list(registry.PRUNERS)
+    assert [e.value for e in options.Engine] == list(registry.ENGINES)
+    assert [p.value for p in options.Pruner] == list(registry.PRUNERS)
     assert registry.algorithms("keras-tuner") == ["random", "bayesian", "hyperband", "grid"]
     with pytest.raises(TypeError, match="an Engine, Algorithm or Pruner"):
         register(object())  # type: ignore[type-var]

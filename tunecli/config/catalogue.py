@@ -6,7 +6,10 @@ validated quickly and ``tunecli --help`` stays fast.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from tunecli.errors import show
 
 ACTIVATIONS = (
     "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "mish", "tanh", "sigmoid",
@@ -165,3 +168,27 @@ def initializer_for(activation: str, initializer: str) -> str:
             return "he_normal"
         return "lecun_normal" if activation == "selu" else "glorot_uniform"
     return INIT_ALIASES.get(initializer, initializer)
+
+
+def parse_sep(value: str) -> str:
+    """A CSV separator as ``data.sep`` (or ``predict --sep``) gives it: the character, or its word (``tab``).
+
+    Raises:
+        ValueError: naming what is allowed.
+    """
+    words = {word: char for char, word in CSV_SEPARATORS.items()}
+    if value in CSV_SEPARATORS:
+        return value
+    if value.strip().lower() in words:
+        return words[value.strip().lower()]
+    allowed = " ".join(repr(char) for char in CSV_SEPARATORS)
+    raise ValueError(f"unknown separator {show(value)}; allowed: {allowed} (or {', '.join(words)}); "
+                     "leave it out to detect it")
+
+
+def parse_duration(text: str) -> float:
+    """``"90"``, ``"90s"``, ``"10m"``, ``"1.5h"`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {show(text)}")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]

@@ -124,8 +124,16 @@ def describe() -> str:
               [(a.name, a.help) for a in ALGORITHMS.values() if a.engine == e.name]) for e in ENGINES.values()]
     rows.append(("Pruners (search.pruner):", [(p.name, p.help) for p in PRUNERS.values()]))
     width = max(len(name) for _, entries in rows for name, _ in entries)
-    return "\n\n".join("\b\n" + title + "".join(f"\n  {name:<{width}}  {text}" for name, text in entries)
+    return "\n\n".join("\b\n" + title + "".join(_help_row(name, text, width) for name, text in entries)
                        for title, entries in rows)
+
+
+def _help_row(name: str, text: str, width: int, columns: int = 78) -> str:
+    """``\n  name  text``, the text wrapped under itself within ``columns`` (help reads at 80 columns)."""
+    import textwrap
+
+    lines = textwrap.wrap(text, max(20, columns - width - 4)) or [""]
+    return f"\n  {name:<{width}}  " + f"\n  {'':<{width}}  ".join(lines)
 
 
 for _entry in (

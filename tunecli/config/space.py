@@ -12,20 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from tunecli.config import registry
-from tunecli.config.catalogue import ACTIVATIONS, CSV_SEPARATORS, POSITIVE_INTS, REUSE_PARAMS
+from tunecli.config import params, registry
+from tunecli.config.catalogue import ACTIVATIONS, POSITIVE_INTS, REUSE_PARAMS, parse_duration, parse_sep
 from tunecli.config.objective import Bound, as_list, bounds_of, check_objective, check_search
-from tunecli.config.params import (
-    PARAM_KEYS,
-    FixedParam,
-    LrFinderParam,
-    ParamSpec,
-    check_param_values,
-    did_you_mean,
-    one_value,
-    parse_param,
-    whole_names,
-)
+from tunecli.config.params import PARAM_KEYS, FixedParam, LrFinderParam, ParamSpec, check_param_values, did_you_mean, parse_param
 from tunecli.config.yaml_file import apply_overrides, blame_option, read_yaml
 from tunecli.errors import SpaceError, one_line, shorten, show
 
@@ -64,22 +54,6 @@ class DataSpec(_Strict):
         if self.validation + self.test >= 0.9:
             raise ValueError(f"validation + test must leave rows to train on, got {self.validation} + {self.test}")
         return self
-
-
-def parse_sep(value: str) -> str:
-    """A CSV separator as ``data.sep`` (or ``predict --sep``) gives it: the character, or its word (``tab``).
-
-    Raises:
-        ValueError: naming what is allowed.
-    """
-    words = {word: char for char, word in CSV_SEPARATORS.items()}
-    if value in CSV_SEPARATORS:
-        return value
-    if value.strip().lower() in words:
-        return words[value.strip().lower()]
-    allowed = " ".join(repr(char) for char in CSV_SEPARATORS)
-    raise ValueError(f"unknown separator {show(value)}; allowed: {allowed} (or {', '.join(words)}); "
-                     "leave it out to detect it")
 
 
 class Transfer(_Strict):
@@ -257,9 +231,8 @@ class SearchSpace(_Strict):
         return {k: p.value for k, p in self.space.items() if isinstance(p, FixedParam) and p.when is None}
 
     def all_fixed(self) -> bool:
-        """Every parameter takes one value (a bare value, one choice, a range of one point, an ``lr_finder``
-        rule without a multiplier range): every trial would train the same configuration."""
-        return all(one_value(p) for p in self.space.values())
+        """Every parameter takes one value (``params.one_value``): every trial would train the same configuration."""
+        return all(params.one_value(p) for p in self.space.values())
 
     def order(self) -> list[str]:
         """Parameter names, each after those its ``when`` depends on."""
@@ -277,14 +250,6 @@ class SearchSpace(_Strict):
     def lr_finder(self) -> LrFinderParam | None:
         spec = self.space.get("learning_rate")
         return spec if isinstance(spec, LrFinderParam) else None
-
-
-def parse_duration(text: str) -> float:
-    """``"90"``, ``"90s"``, ``"10m"``, ``"1.5h"`` -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
-    if not match:
-        raise ValueError(f"a duration is a number with an optional unit s, m or h (e.g. 10m), got {show(text)}")
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
 def load_space(path: str | Path, overrides: dict[str, Any] | None = None, *,
@@ -367,7 +332,7 @@ def _check_conditions(specs: dict[str, ParamSpec], source: str | None) -> None:
             field = f"space.{name}.when.{parent}"
             if parent not in specs:
                 raise SpaceError(f"names unknown parameter {show(parent)}; parameters in this space: "
-                                 f"{whole_names(list(specs), 'the file has them all')}", source=source, field=field)
+                                 f"{params.whole_names(list(specs), 'the file has them all')}", source=source, field=field)
             if parent == name:
                 raise SpaceError("a parameter cannot depend on itself", source=source, field=field)
             possible = _possible_values(specs[parent])
