@@ -185,12 +185,21 @@ class _Run:
         return prediction_rows(outputs, self.classes, self.proba)
 
     def _call(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The model's outputs, its inputs given in the structure it was built with (a dict, a list or one tensor)."""
         import tensorflow as tf
 
         feed = {name: tf.constant(array) if array.dtype == object else array for name, array in inputs.items()}
-        if list(feed) == [""]:  # a model from another tool: its one input, by position
-            return np.asarray(self.keras.predict(feed[""], batch_size=BATCH_SIZE, verbose=0))
-        return np.asarray(self.keras.predict(feed, batch_size=BATCH_SIZE, verbose=0))
+        try:
+            structure = self.keras.input
+        except (AttributeError, ValueError):  # a Sequential model never called: one input
+            structure = None
+        if isinstance(structure, dict):
+            given: Any = feed
+        elif isinstance(structure, (list, tuple)):
+            given = [feed[tensor.name] for tensor in structure]
+        else:  # one input: a model from another tool, or one built on its input alone
+            given = next(iter(feed.values()))
+        return np.asarray(self.keras.predict(given, batch_size=BATCH_SIZE, verbose=0))
 
     def _score(self, chunk: Any, outputs: np.ndarray) -> None:
         assert self.plan is not None
