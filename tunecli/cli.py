@@ -237,10 +237,15 @@ def train(
                                               min=1, metavar="K")] = None,
     backend: cl.BackendOpt = None,
     storage: cl.StorageOpt = None,
-    output: Annotated[Optional[Path], option(OUTPUT, "Save the refit model here (.keras); with --from-search, the "
-                                             "kept model; with --ensemble, the ensemble.", metavar="FILE")] = None,
+    output: Annotated[Optional[Path], option(OUTPUT, "Save the refit model here (.keras: the data's columns in, the "
+                                             "preprocessing inside); with --from-search, the kept model; with "
+                                             "--ensemble, the ensemble.", metavar="FILE")] = None,
     kept_output: Annotated[Optional[Path], option(OUTPUT, "Save the model the search trained and kept for this "
                                                   "trial here (.keras).", metavar="FILE")] = None,
+    export_saved_model: Annotated[Optional[Path], option(OUTPUT, "Also write the model handed over as a TensorFlow "
+                                                         "SavedModel in this folder (same raw columns in; TF Serving).",
+                                                         metavar="DIR")] = None,
+    force: Annotated[bool, option(OUTPUT, "Overwrite model files already there.", "--force")] = False,
     as_json: Annotated[bool, option(OUTPUT, "Print a JSON summary.", "--json")] = False,
     debug: cl.DebugOpt = False,
 ) -> None:
@@ -255,7 +260,8 @@ def train(
 
         space = picked_space(space, pick, storage_url=storage)
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
-                         kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0)
+                         kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0,
+                         export=export_saved_model, force=force)
     from tunecli.ui import render
 
     if as_json:

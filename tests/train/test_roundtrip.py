@@ -1,16 +1,30 @@
-"""The model ``tunecli train`` ships loads in a fresh Python process that never imported tunecli,
-for every catalogue option, and predicts what the trained model predicted."""
+"""The model ``tunecli train`` ships loads in a fresh Python process that never imports tunecli and predicts, from
+the raw rows, what tunecli's own pipeline predicts (``FeatureTransform.apply``, then the trained network, times the
+target's scale) to 1e-5: every catalogue option, digits, generated housing and Titanic-like tables (missing cells,
+text, an id, free text), the shared housing.csv where present, a transfer model and MC dropout models. The SavedModel
+``--export-saved-model`` writes serves the same predictions from the same raw inputs.
+
+MC dropout models are compared exactly with the same fixed masks the shipped model holds
+(``tests.serving.reference.masked``); how close those come to fresh MC passes is ``tests/serving/test_shipped.py``.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.helpers import SHARED
+from tests.serving import reference
+from tests.serving.tables import housing, titanic
+from tests.transfer.keras_files import keras_bytes
 from tunecli.config import catalogue
 from tunecli.config.space import validate_space
 
@@ -40,61 +54,147 @@ def test_configs_cover_the_catalogue() -> None:
         assert {c[name] for c in configs} >= set(values), name
 
 
+#: Run in a process that never imports tunecli: ``reference.py`` (its ``feed``: the raw rows as a user feeds them),
+#: then this, which predicts every case's raw rows with the ``.keras`` file and with the exported SavedModel.
 LOAD = """
-import json, sys
+import json, sys, zipfile
 from pathlib import Path
-import numpy as np
-import keras
-folder = Path(sys.argv[1])
-x = np.load(folder / "x.npy")
-plain = sorted(folder.glob("plain-*.keras"))
-assert not any(m.startswith("tunecli") for m in sys.modules)
-for path in plain:  # before tunecli is imported
-    np.save(path.with_suffix(".npy"), keras.models.load_model(path).predict(x, verbose=0))
-import tunecli.trainers.keras.model  # MC dropout layers are tunecli's own (documented)
-layers = {}
-for path in sorted(folder.glob("mc-*.keras")):
-    model = keras.models.load_model(path)
-    np.save(path.with_suffix(".npy"), model.predict(x, verbose=0))
-    layers[path.name] = [type(layer).__name__ for layer in model.layers]
-print(json.dumps(layers))
+import keras, pandas as pd, tensorflow as tf
+cases = json.loads(Path(sys.argv[1]).read_text())
+for case in cases:
+    record = json.loads(zipfile.ZipFile(case["model"]).read("tunecli.json"))
+    rows = pd.read_csv(case["rows"]) if case["rows"].endswith(".csv") else pd.DataFrame(np.load(case["rows"]))
+    inputs = feed(record, rows)
+    np.save(case["model"] + ".npy", keras.models.load_model(case["model"]).predict(inputs, verbose=0))
+    if case["export"]:
+        tensors = {k: tf.constant(v) for k, v in inputs.items()} if isinstance(inputs, dict) else tf.constant(inputs)
+        served = tf.saved_model.load(case["export"])  # kept in a name: its variables live as long as it does
+        np.save(case["export"] + ".npy", served.serve(tensors).numpy())
+assert not any(m.startswith("tunecli") for m in sys.modules), "tunecli was imported"
+print("loaded", len(cases))
 """
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list]:
-    """Every configuration trained one epoch by ``train_best`` and saved; loaded back in one fresh process."""
-    from tunecli.config.space import DataSpec
-    from tunecli.data import load_data
+@dataclass
+class Case:
+    """One model trained by ``train_best`` and saved: its network and job (spied on), its raw rows."""
+
+    path: Path
+    rows: Path  # a .csv (a table: the data file itself) or a .npy (an array's raw features)
+    export: Path | None = None
+    network: Any = None
+    job: Any = None
+    outcome: Any = None
+
+
+def _train(case: Case, raw: dict, folder: Path, saved: dict) -> Case:
     from tunecli.train import train_best
 
+    space = validate_space(raw, source=str(folder / "space.yaml"))
+    case.outcome = train_best(space, output=case.path, epochs=1, export=case.export)
+    case.network, case.job = saved[case.path]
+    return case
+
+
+def _cases(folder: Path) -> list[tuple[Case, dict]]:
+    from sklearn.datasets import load_digits, load_iris
+
+    np.save(folder / "iris.npy", load_iris().data)
+    np.save(folder / "digits.npy", load_digits().data)
+    housing().to_csv(folder / "housing.csv", index=False)
+    titanic().to_csv(folder / "titanic.csv", index=False)
+    (folder / "base.keras").write_bytes(keras_bytes([8, 6], 4, "elu", n_out=3))
+    short = {"max_epochs": 3}
+    cases = [(Case(folder / f"{'mc' if c.get('mc_dropout') else 'plain'}-{i:02d}.keras", folder / "iris.npy"),
+              {"study": f"rt{i}", "data": {"source": "iris"}, "training": short, "space": c})
+             for i, c in enumerate(_configs())]
+    cases += [
+        (Case(folder / "digits.keras", folder / "digits.npy"),
+         {"study": "digits", "data": {"source": "digits"}, "training": short,
+          "space": {"n_hidden": 2, "n_neurons": 32, "activation": "elu", "dropout": 0.1, "learning_rate": 0.01}}),
+        (Case(folder / "housing.keras", folder / "housing.csv", folder / "housing-savedmodel"),
+         {"study": "housing", "data": {"source": "housing.csv", "target": "median_house_value",
+                                       "target_scale": 100_000}, "training": short,
+          "space": {"n_hidden": 2, "n_neurons": 16, "batch_norm": "after", "learning_rate": 0.01}}),
+        (Case(folder / "titanic.keras", folder / "titanic.csv", folder / "titanic-savedmodel"),
+         {"study": "titanic", "data": {"source": "titanic.csv", "target": "Survived"}, "training": short,
+          "space": {"n_hidden": 2, "n_neurons": 16, "dropout": 0.2, "mc_dropout": True, "learning_rate": 0.01}}),
+        (Case(folder / "transfer.keras", folder / "iris.npy"),
+         {"study": "transfer", "data": {"source": "iris"}, "transfer": {"from": "base.keras"}, "training": short,
+          "space": {"reuse_layers": 1, "activation": "elu", "n_hidden": 2, "n_neurons": 8, "learning_rate": 0.01}}),
+    ]
+    if (SHARED / "housing.csv").is_file():  # read where it is, never copied
+        cases.append((Case(folder / "housing-shared.keras", SHARED / "housing.csv"),
+                      {"study": "housing-shared", "data": {"source": str(SHARED / "housing.csv"),
+                                                           "target": "median_house_value", "target_scale": 100_000},
+                       "training": short, "space": {"n_hidden": 1, "n_neurons": 16, "learning_rate": 0.01}}))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """Every case trained one epoch by ``train_best`` and saved; loaded back in one process without tunecli."""
+    import tunecli.train.command as command
+
     folder = tmp_path_factory.mktemp("shipped")
-    np.save(folder / "x.npy", load_data(DataSpec(source="iris")).x_test)
-    outcomes = []
-    for i, config in enumerate(_configs()):
-        space = validate_space({"study": f"rt{i}", "data": {"source": "iris"}, "training": {"max_epochs": 3},
-                                "space": config})
-        kind = "mc" if config.get("mc_dropout") else "plain"
-        outcomes.append(train_best(space, output=folder / f"{kind}-{i:02d}.keras", epochs=1))
-    proc = subprocess.run([sys.executable, "-c", LOAD, str(folder)], capture_output=True, text=True, timeout=600,
+    saved: dict[Path, tuple] = {}
+
+    def spy(model: Any, path: Path | None, job: Any, *args: Any, **kwargs: Any) -> Path | None:
+        saved[path] = (model, job)
+        return real(model, path, job, *args, **kwargs)
+
+    real = command.save
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(command, "save", spy)
+        cases = [_train(case, raw, folder, saved) for case, raw in _cases(folder)]
+    listing = folder / "cases.json"
+    listing.write_text(json.dumps([{"model": str(c.path), "rows": str(c.rows), "export": str(c.export or "")}
+                                   for c in cases]))
+    script = Path(reference.__file__).read_text() + LOAD
+    proc = subprocess.run([sys.executable, "-c", script, str(listing)], capture_output=True, text=True, timeout=900,
                           env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return folder, json.loads(proc.stdout.splitlines()[-1]), outcomes
+    return cases
 
 
-@pytest.mark.parametrize("i", range(len(_configs())))
-def test_saved_model_loads_without_tunecli_and_predicts_the_same(i: int, shipped: tuple[Path, dict, list]) -> None:
-    import keras
+def _frame(case: Case) -> Any:
+    import pandas as pd
 
-    folder, mc_layers, outcomes = shipped
-    outcome = outcomes[i]
-    assert outcome.model_path.exists() and np.isfinite(outcome.test_score)
-    loaded = np.load(outcome.model_path.with_suffix(".npy"))
-    x = np.load(folder / "x.npy")
-    assert loaded.shape == (len(x), 3)
-    if outcome.model_path.name.startswith("mc-"):
-        assert any(name.startswith("MC") for name in mc_layers[outcome.model_path.name])
-        assert outcome.mc_passes == 10  # scored on the mean of MC passes
-        return
-    here = keras.models.load_model(outcome.model_path).predict(x, verbose=0)
-    np.testing.assert_allclose(loaded, here, rtol=1e-5, atol=1e-6)
+    if case.rows.suffix == ".csv":
+        return pd.read_csv(case.rows)
+    return pd.DataFrame(np.load(case.rows), columns=case.job.dataset.transform.columns)
+
+
+def test_every_case_is_saved_with_its_record(shipped: list[Case]) -> None:
+    assert len(shipped) >= len(_configs()) + 4
+    for case in shipped:
+        with zipfile.ZipFile(case.path) as archive:
+            assert "tunecli>" not in archive.read("config.json").decode(), case.path.name  # Keras' own classes only
+            record = json.loads(archive.read("tunecli.json"))
+        assert record["model"] == "refit" and record["mc_passes"] == case.job.passes
+        assert record["scores"]["test"] is not None and record["data"]["rows"] > 0
+
+
+def test_the_file_alone_predicts_what_tunecli_predicts_from_the_raw_rows(shipped: list[Case]) -> None:
+    for case in shipped:
+        dataset, passes = case.job.dataset, case.job.passes
+        scale = case.job.space.data.target_scale if dataset.task == "regression" else 1.0
+        expected = reference.pipeline(case.network, dataset, _frame(case), passes=passes, scale=scale)
+        loaded = np.load(f"{case.path}.npy")
+        assert loaded.shape == expected.shape, case.path.name
+        np.testing.assert_allclose(loaded, expected, rtol=1e-5, atol=1e-5 * scale, err_msg=case.path.name)
+        if case.export:
+            np.testing.assert_allclose(np.load(f"{case.export}.npy"), loaded, rtol=1e-5, atol=1e-5 * scale)
+
+
+def test_the_tables_models_take_their_columns_and_say_what_they_ignore(shipped: list[Case]) -> None:
+    titanic_case = next(c for c in shipped if c.path.name == "titanic.keras")
+    record = json.loads(zipfile.ZipFile(titanic_case.path).read("tunecli.json"))
+    assert [(c["name"], c["kind"]) for c in record["columns"]] == [
+        ("Pclass", "number"), ("Age", "number"), ("Fare", "number"), ("Sex", "text"), ("Embarked", "text")]
+    assert set(record["ignored"]) == {"PassengerId", "Name"} and record["classes"] == ["0", "1"]
+    assert record["mc_passes"] == 10 and record["outputs"] == "probabilities"
+    house = json.loads(zipfile.ZipFile(next(c for c in shipped if c.path.name == "housing.keras").path)
+                       .read("tunecli.json"))
+    assert house["outputs"] == "values" and house["target_scale"] == 100_000 and house["layout"] == "table"
+    assert house["scores"]["metric"] == "rmse" and house["scores"]["test"] > 1_000  # in dollars, not /100k

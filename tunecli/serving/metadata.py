@@ -13,17 +13,21 @@ The record (``FORMAT`` 1), every key always present:
   A ``number`` input takes float32 of shape (rows, 1), NaN for a missing cell; a ``text`` input takes strings
   of shape (rows, 1) (a ``tf.constant``), ``""`` for a missing cell. Several ``number`` columns may share one input
   (an array source's ``x0``, ``x1``, ... all feed input ``x``): it then takes (rows, k), the columns in their order
-  here. The model is called with a dict ``{input name: array}``.
+  here. The model is called with a dict ``{input name: array}``. An array source (built-in sets, ``.npz``, MNIST)
+  lists every feature of the source, in order, with ``"input": "x"`` (those in ``ignored`` are ignored inside).
+- ``layout``: ``table`` (one input per column) | ``array`` (one input ``x``).
 - ``ignored``: ``{column: why}`` for the source's columns the model does not use (identifiers, free text, ...).
 - ``classes``: class names in the order of the model's probabilities (``[]`` for a regression), as text: ``str``
   of the target's values as the data file held them (``"0"`` for an integer 0, ``"1.5"`` for a float 1.5).
-- ``outputs``: ``probabilities`` (rows, classes) | ``values`` (rows, 1), in the target's own units.
+- ``outputs``: ``probabilities`` (rows, classes) | ``values`` (rows, 1), in the target's own units; it is also the
+  name of the model's output. ``target_scale``: a regression's ``data.target_scale``, already applied inside (1.0).
 - ``mc_passes``: MC dropout passes averaged inside the model (0: a plain model).
 - ``config``: the configuration trained (parameter -> value).
 - ``origin``: ``{"study": name, "trial": number}`` or None; ``model``: ``refit`` | ``kept`` | ``ensemble``.
 - ``scores``: ``{"metric": "accuracy" | "rmse" | "mae", "validation": float | None, "test": float | None}``;
   an rmse or mae in the target's own units, as the outputs (not divided by ``data.target_scale``), so that
-  ``tunecli predict`` on the test rows prints the same number.
+  ``tunecli predict`` on the test rows prints the same number. A refit trained on the validation rows: its
+  ``validation`` is the search's score of its configuration.
 - ``data``: ``{"source": the data source as the space file names it, "rows": training rows}``.
 - ``members``: for an ensemble, ``[{"trial": number, "weight": float}]``; else ``[]``.
 """

@@ -12,7 +12,7 @@ from tunecli.prepare import prepare
 from tunecli.studies.storage import load_study
 from tunecli.train import ensemble as ensembles
 from tunecli.train import refit
-from tunecli.train.files import output_paths, save
+from tunecli.train.files import export_path, output_paths, save
 from tunecli.train.kept import kept_model
 from tunecli.train.outcome import Job, TrainOutcome, collapsed, fit_score, network_costs, test_score
 
@@ -49,7 +49,8 @@ def picked_space(space: SearchSpace, rule: str, *, storage_url: str | None = Non
 
 def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int = 0, epochs: int | None = None,
                seed: int | None = 42, from_search: bool = False, kept_output: str | Path | None = None,
-               storage_url: str | None = None, ensemble: int = 0) -> TrainOutcome:
+               storage_url: str | None = None, ensemble: int = 0, export: str | Path | None = None,
+               force: bool = False) -> TrainOutcome:
     """Refit, evaluate once on the test split, save the model (``.keras``); beside it, the model the search
     kept for the trial in ``space.origin`` (when its study holds it), scored the same way; with ``ensemble``,
     also the ensemble of the kept models of the study's best trials (``train.ensemble``).
@@ -65,6 +66,8 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
         kept_output: where to save the kept model (it must be there).
         storage_url: the store of the study ``origin`` names (None: ``tunecli.journal`` here).
         ensemble: draw an ensemble from the kept models of this many best trials (0: none).
+        export: a folder to write the model handed over as a TensorFlow SavedModel (raw columns in).
+        force: overwrite model files (and a SavedModel) already there.
 
     Raises:
         TuneCliError: bad input; with ``from_search`` or ``kept_output``, also when the weights were not kept;
@@ -73,36 +76,39 @@ def train_best(space: SearchSpace, *, output: str | Path | None, mc_dropout: int
     params = fixed_params(space)
     _check_options(from_search=from_search, epochs=epochs, output=output, kept_output=kept_output, ensemble=ensemble)
     job = _job(space, params, mc_dropout, storage_url)
-    refit_path, kept_path = output_paths(output, kept_output, from_search)
+    refit_path, kept_path = output_paths(output, kept_output, from_search, force)
+    export_dir = export_path(export, force)
     ensemble_path, refit_path = (refit_path, None) if ensemble else (None, refit_path)
     members = ensembles.pool(job, storage_url, ensemble) if ensemble else None  # before the refit: a study without any says so
     outcome = _single(job, refit_path, kept_path, epochs, seed, from_search=from_search, kept_output=kept_output,
-                      storage_url=storage_url)
+                      storage_url=storage_url, export=None if ensemble else export_dir)
     if members is not None:
         together, model = ensembles.build(job, members)
-        outcome.ensemble = _saved(together, model, ensemble_path, job, network=False)
+        outcome.ensemble = _saved(together, model, ensemble_path, job, network=False, export=export_dir)
     return outcome
 
 
 def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: int | None, seed: int | None, *,
-            from_search: bool, kept_output: str | Path | None, storage_url: str | None) -> TrainOutcome:
-    """The refit and the kept model beside it, or the kept model alone (``from_search``, or a refit that failed)."""
+            from_search: bool, kept_output: str | Path | None, storage_url: str | None,
+            export: Path | None) -> TrainOutcome:
+    """The refit and the kept model beside it, or the kept model alone (``from_search``, or a refit that failed);
+    the one handed over also exported to ``export``."""
     option = "--from-search" if from_search else "--kept-output" if kept_output else None
     kept, model, note = _kept_beside(job, storage_url, option, required=from_search or bool(kept_output))
     if from_search:
         assert kept is not None
-        return _saved(kept, model, kept_path, job)
+        return _saved(kept, model, kept_path, job, export=export)
     try:
         outcome, refitted = _refit(job, epochs, seed)
     except RunError as exc:  # the refit diverged: the model the search kept is what there is to hand over
         if kept is None:
             raise
         kept.kept_note = f"the refit failed ({exc.message}); the model the search kept is handed over instead"
-        return _saved(kept, model, refit_path, job)
+        return _saved(kept, model, refit_path, job, export=export)
     if kept is not None and (why := collapsed(job.metric, outcome.fit_score, kept.val_score)):
         kept.kept_note = f"{why}; the model the search kept is handed over instead"
-        return _saved(kept, model, refit_path, job)
-    _saved(outcome, refitted, refit_path, job)
+        return _saved(kept, model, refit_path, job, export=export)
+    _saved(outcome, refitted, refit_path, job, export=export)
     outcome.kept, outcome.kept_note = kept, note
     if kept is not None:
         _saved(kept, model, kept_path, job, "--kept-output")
@@ -110,14 +116,15 @@ def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: i
 
 
 def _saved(outcome: TrainOutcome, model: Any, path: Path | None, job: Job, option: str = "--output", *,
-           network: bool = True) -> TrainOutcome:
-    """``outcome`` with its model saved at ``path`` (not saved without one) and, for one network (not an
-    ensemble), what it costs beside what the search measured."""
+           network: bool = True, export: Path | None = None) -> TrainOutcome:
+    """``outcome`` with its model saved at ``path`` and exported to ``export`` (neither without one) and, for one
+    network (not an ensemble), what it costs beside what the search measured."""
     if network:
         outcome.costs = network_costs(model, job)
         outcome.search_costs = (job.space.origin or {}).get("costs")
-    if path:
-        outcome.model_path = save(model, path, job.params, job.dataset.task, option)
+    if path or export:
+        outcome.model_path = save(model, path, job, outcome, option, export=export)
+    if outcome.model_path:
         outcome.file_bytes = outcome.model_path.stat().st_size
     return outcome
 

@@ -1,19 +1,31 @@
-"""Where ``tunecli train`` saves its models (``.keras``), checked writable before any training."""
+"""Where ``tunecli train`` saves its models (``.keras``, a TensorFlow SavedModel), checked writable before any
+training, and what it saves: the model that ships (``tunecli.serving``) with its metadata record."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tunecli.config.catalogue import with_defaults
 from tunecli.errors import TuneCliError
+from tunecli.serving import metadata
+from tunecli.serving.record import Scores, record
+from tunecli.serving.shipped import ship
+
+if TYPE_CHECKING:
+    from tunecli.serving.inputs import RawInputs
+    from tunecli.train.outcome import Job, TrainOutcome
+
+EXPORT_OPTION = "--export-saved-model"
 
 
-def output_path(output: str | Path, option: str = "--output") -> Path:
-    """Where the model goes (``.keras``), checked writable before any training."""
+def output_path(output: str | Path, option: str = "--output", force: bool = False) -> Path:
+    """Where the model goes (``.keras``), checked writable (and new, unless ``force``) before any training."""
     path = Path(output)
     if path.suffix != ".keras":
         path = path.with_suffix(".keras")
+    if path.exists() and not force:
+        raise TuneCliError("already exists; --force overwrites it, or name another file", source=str(path),
+                           field=option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.with_name(f".{path.name}.tunecli-write-test")
@@ -25,22 +37,81 @@ def output_path(output: str | Path, option: str = "--output") -> Path:
 
 
 def output_paths(output: str | Path | None, kept_output: str | Path | None,
-                 from_search: bool) -> tuple[Path | None, Path | None]:
+                 from_search: bool, force: bool = False) -> tuple[Path | None, Path | None]:
     """Where the refit and the kept model go (None: not saved), each checked writable."""
-    refit_path = output_path(output) if output and not from_search else None
-    kept_path = output_path(kept_output or output, "--kept-output" if kept_output else "--output") if (
+    refit_path = output_path(output, force=force) if output and not from_search else None
+    kept_path = output_path(kept_output or output, "--kept-output" if kept_output else "--output", force) if (
         kept_output or (from_search and output)) else None
     if refit_path is not None and refit_path == kept_path:
         raise TuneCliError("--output and --kept-output name the same file", field="--kept-output")
     return refit_path, kept_path
 
 
-def save(model: Any, path: Path, params: dict[str, Any], task: str, option: str = "--output") -> Path:
-    """Save the model as users load it (preprocessing inside, class names with the probabilities)."""
-    from tunecli.trainers.keras.fit import portable
+def export_path(folder: str | Path | None, force: bool = False) -> Path | None:
+    """Where the SavedModel goes: a new or empty folder (with ``force``, also a SavedModel written before), checked
+    before any training; the TensorFlow backend is needed to write one."""
+    if folder is None:
+        return None
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise TuneCliError("is a file; a SavedModel is a folder", source=str(path), field=EXPORT_OPTION)
+    if path.is_dir() and any(path.iterdir()):
+        if not force:
+            raise TuneCliError("already exists and is not empty; --force overwrites a SavedModel, or name a new "
+                               "folder", source=str(path), field=EXPORT_OPTION)
+        if not (path / "saved_model.pb").is_file():
+            raise TuneCliError("is not empty and holds no SavedModel (saved_model.pb), so --force leaves it alone; "
+                               "name a new or empty folder", source=str(path), field=EXPORT_OPTION)
+    import keras
 
+    if keras.backend.backend() != "tensorflow":
+        raise TuneCliError(f"writes a TensorFlow SavedModel, which needs the tensorflow backend (this run uses "
+                           f"{keras.backend.backend()}): add --backend tensorflow", field=EXPORT_OPTION)
     try:
-        portable(model, with_defaults(params), task).save(path)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise TuneCliError(f"cannot save the model: {exc.strerror}", source=str(path), field=option) from None
+        raise TuneCliError(f"cannot write here: {exc.strerror}", source=str(path), field=EXPORT_OPTION) from None
     return path
+
+
+def save(model: Any, path: Path | None, job: Job, outcome: TrainOutcome, option: str = "--output",
+         export: Path | None = None) -> Path | None:
+    """Save the model as users load it (``path``, with its metadata record; and/or a SavedModel in ``export``):
+    raw columns in (the preprocessing inside), class probabilities or values in the target's own units out, MC
+    dropout averaged inside. Returns ``path``."""
+    shipped, raw = shipped_model(model, job)
+    if path is not None:
+        try:
+            shipped.save(path)
+            metadata.write(path, describe(raw, job, outcome))
+        except OSError as exc:
+            raise TuneCliError(f"cannot save the model: {exc.strerror}", source=str(path), field=option) from None
+    if export is not None:
+        _export(shipped, export)
+    return path
+
+
+def shipped_model(model: Any, job: Job) -> tuple[Any, RawInputs]:
+    """The trained network with the data's preprocessing in front (``serving.shipped.ship``)."""
+    data = job.space.data
+    return ship(model, job.dataset, source=data.source, target_scale=data.target_scale, passes=job.passes)
+
+
+def describe(raw: RawInputs, job: Job, outcome: TrainOutcome) -> dict[str, Any]:
+    """The metadata record of the model ``outcome`` scored."""
+    dataset, kept = job.dataset, outcome.model == "kept"
+    validation = outcome.val_score if kept else outcome.search_score
+    trial = outcome.trial if kept else (job.space.origin or {}).get("trial")
+    rows = len(dataset.x_train) + (0 if kept else len(dataset.x_val))
+    return record(raw, dataset, job.space, config=job.params, passes=job.passes, kind=outcome.model,
+                  trial=trial if isinstance(trial, int) and not isinstance(trial, bool) else None,
+                  scores=Scores(outcome.metric, validation, outcome.test_score), rows=rows)
+
+
+def _export(shipped: Any, folder: Path) -> None:
+    """The shipped model as a TensorFlow SavedModel (``serve``: the same raw inputs, the same outputs)."""
+    try:
+        shipped.export(str(folder), format="tf_saved_model", verbose=False)
+    except OSError as exc:
+        raise TuneCliError(f"cannot write the SavedModel: {exc.strerror}", source=str(folder),
+                           field=EXPORT_OPTION) from None

@@ -7,6 +7,10 @@ activation), BatchNormalization (folded into the Dense weights: a normalization 
 it follows, one after the activation or before the first Dense into the next Dense's; one after the last hidden
 layer goes with the output layer), dropout and noise layers (dropped: they do nothing at inference) and an input
 or Flatten layer. Anything else is refused with a ``NotReusable`` naming the layer.
+
+A model ``tunecli train`` shipped (its ``tunecli.json`` member says so) takes raw columns: its preprocessing, before
+the first Dense layer, is skipped (the reused layers take the preprocessed features, as in any tunecli model), and so
+are the fixed MC dropout masks between its layers (dropout does nothing at inference).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ ACTIVATION_LAYERS = {"LeakyReLU": "leaky_relu", "PReLU": "prelu", "ELU": "elu", 
 KERAS_ACTIVATIONS = {"relu": "relu", "leaky_relu": "leaky_relu", "elu": "elu", "selu": "selu", "gelu": "gelu",
                      "silu": "silu", "swish": "silu", "mish": "mish", "tanh": "tanh", "sigmoid": "sigmoid"}
 MODELS = ("Sequential", "Functional", "Model")
+#: The operations that apply a shipped model's fixed MC dropout masks (``tunecli.serving.shipped``).
+MASK_OPS = ("ExpandDims", "Multiply", "Add", "Reshape")
+SHIPPED_MEMBER = "tunecli.json"
 
 
 class NotReusable(ValueError):
@@ -52,11 +59,12 @@ def read_keras_file(path: Path) -> list[Layer]:
     """Every Dense layer of the model at ``path``, input side first (the last one is its output layer)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            entries = _layer_entries(_config(archive))
+            shipped = SHIPPED_MEMBER in archive.namelist()
+            entries = _layer_entries(_config(archive), shipped)
             if "model.weights.h5" not in archive.namelist():
                 raise NotReusable("the archive holds no model.weights.h5 (save the model with model.save('x.keras'))")
             with archive.open("model.weights.h5") as handle:
-                return _read_layers(entries, handle)
+                return _read_layers(entries, handle, shipped)
     except zipfile.BadZipFile:
         raise NotReusable("not a Keras model file (a .keras file is a zip archive holding config.json)") from None
     except OSError as exc:
@@ -79,8 +87,9 @@ def _config(archive: zipfile.ZipFile) -> dict[str, Any]:
     return config
 
 
-def _layer_entries(config: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """``(class name, weights key, layer config)`` of each layer, in order; the key names its group in the weights."""
+def _layer_entries(config: dict[str, Any], shipped: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(class name, weights key, layer config)`` of each layer, in order; the key names its group in the weights.
+    A shipped model's layers start at its first Dense layer (its preprocessing comes before)."""
     kind = config.get("class_name")
     if kind not in MODELS:
         raise NotReusable(f"a {_kind(kind)} model: only Sequential and functional models (a plain stack of layers) "
@@ -88,6 +97,9 @@ def _layer_entries(config: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
     layers = (config.get("config") or {}).get("layers")
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise NotReusable("config.json holds no layer list")
+    if shipped:
+        first = next((i for i, layer in enumerate(layers) if layer.get("class_name") == "Dense"), 0)
+        layers = layers[first:]
     _check_stack(layers)
     used: dict[str, int] = {}
     entries = []
@@ -137,7 +149,7 @@ def _unique(name: str, used: dict[str, int]) -> str:
     return name
 
 
-def _read_layers(entries: list[tuple[str, str, dict[str, Any]]], handle: Any) -> list[Layer]:
+def _read_layers(entries: list[tuple[str, str, dict[str, Any]]], handle: Any, shipped: bool = False) -> list[Layer]:
     import h5py
 
     dense = [i for i, (kind, _, _) in enumerate(entries) if kind == "Dense"]
@@ -145,7 +157,7 @@ def _read_layers(entries: list[tuple[str, str, dict[str, Any]]], handle: Any) ->
         raise NotReusable("the model has no Dense layer")
     try:
         with h5py.File(handle, "r") as weights:
-            return _Walk(weights).run(entries[: dense[-1] + 1])
+            return _Walk(weights).run(entries[: dense[-1] + 1], shipped)
     except OSError as exc:
         raise NotReusable(f"cannot read model.weights.h5: {str(exc)[:120]}") from None
 
@@ -158,8 +170,10 @@ class _Walk:
         self.layers: list[Layer] = []
         self.pending: tuple[np.ndarray, np.ndarray] | None = None  # x -> x * scale + shift, before the next Dense
 
-    def run(self, entries: list[tuple[str, str, dict[str, Any]]]) -> list[Layer]:
+    def run(self, entries: list[tuple[str, str, dict[str, Any]]], shipped: bool = False) -> list[Layer]:
         for kind, key, config in entries:
+            if shipped and kind in MASK_OPS:
+                continue
             if kind == "Dense":
                 self._dense(key, config)
             elif kind == "BatchNormalization":
