@@ -240,14 +240,3 @@ def _callbacks(watch: _Watch, p: dict[str, Any], task: str, training: Training, 
             restore_best_weights=es.restore_best_weights and keep_model))
     return callbacks
 
-
-def portable(model: Any, p: dict[str, Any], task: str) -> Any:
-    """The model ready to save so that it loads without tunecli: a schedule of tunecli's own (power with
-    c != 1, 1cycle) is replaced by its last learning rate (the weights are untouched; the optimizer
-    starts afresh). Keras' own schedules are kept as they are."""
-    schedule = getattr(model.optimizer, "_learning_rate", None)
-    if schedule is None or not type(schedule).__module__.startswith("tunecli"):
-        return model
-    last = float(keras.ops.convert_to_numpy(schedule(model.optimizer.iterations)))
-    compile_model(model, {**p, "schedule": "constant", "learning_rate": last}, task, 1, 1, 1)
-    return model
