@@ -22,31 +22,20 @@ def pipeline(network: Any, dataset: Dataset, frame: pd.DataFrame, *, passes: int
 
 
 def masked(network: Any, x: np.ndarray, passes: int) -> np.ndarray:
-    """The mean of ``passes`` predictions, each with one of the shipped model's dropout masks (layer by layer)."""
-    import keras
+    """The mean of ``passes`` predictions, each with one of the fixed dropout masks (layer by layer, as ``train``
+    scores an MC dropout model)."""
+    from tunecli.trainers.keras.model import MASK_SEED, predict_mc
 
-    from tunecli.serving.shipped import dropout_masks
-
-    masks = dropout_masks(network, passes)
-    runs = []
-    for p in range(passes):
-        h, k = keras.ops.convert_to_tensor(x), 0
-        for layer in network.layers[1:]:
-            if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
-                scale, shift = masks[k]
-                h, k = h * scale[p, 0] + shift[p, 0], k + 1
-            else:
-                h = layer(h, training=False)
-        runs.append(keras.ops.convert_to_numpy(h))
-    return np.mean(runs, axis=0)
+    return predict_mc(network, x, passes, seed=MASK_SEED).mean(axis=0)
 
 
 def feed(record: dict, frame: pd.DataFrame) -> Any:
-    """The raw rows as the model takes them (numbers as float32, text as ``tf.constant`` strings, "" missing)."""
+    """The raw rows as the model takes them, by input name (numbers as float32, text as ``tf.constant`` strings, ""
+    missing; an array's features as one input ``x``)."""
     import tensorflow as tf
 
     if record["layout"] == "array":
-        return frame.to_numpy("float32")
+        return {"x": frame.to_numpy("float32")}
     inputs = {}
     for column in record["columns"]:
         cells = frame[column["name"]]

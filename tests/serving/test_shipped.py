@@ -21,8 +21,8 @@ from tunecli.serving.inputs import input_names
 
 init_backend(None)
 
-from tunecli.serving.shipped import dropout_masks, ship  # noqa: E402
-from tunecli.trainers.keras.model import build_mlp, keras  # noqa: E402
+from tunecli.serving.shipped import ship  # noqa: E402
+from tunecli.trainers.keras.model import build_mlp, dropout_masks, keras  # noqa: E402
 
 
 def _network(dataset, **params):  # noqa: ANN001, ANN003, ANN202
@@ -83,7 +83,7 @@ def test_an_array_source_takes_every_feature_and_ignores_the_dropped_ones() -> N
     import pandas as pd
 
     frame = pd.DataFrame(raw_x, columns=dataset.transform.columns)
-    np.testing.assert_allclose(model.predict(raw_x, verbose=0), pipeline(network, dataset, frame), rtol=1e-5,
+    np.testing.assert_allclose(model.predict({"x": raw_x}, verbose=0), pipeline(network, dataset, frame), rtol=1e-5,
                                atol=1e-6)
 
 
@@ -105,11 +105,11 @@ def test_mc_dropout_averages_fixed_masks_inside_and_loads_without_tunecli_classe
 
     raw_x = load_iris().data
     frame = pd.DataFrame(raw_x, columns=dataset.transform.columns)
-    shipped = loaded.predict(raw_x, verbose=0)
+    shipped = loaded.predict({"x": raw_x}, verbose=0)
     np.testing.assert_allclose(shipped, pipeline(network, dataset, frame, passes=20), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(shipped, loaded.predict(raw_x, verbose=0))  # the same masks every time
-    many = ship(network, dataset, source="iris", passes=500)[0].predict(raw_x, verbose=0)
-    fresh = predict_mc(network, dataset.transform.apply(frame, dataset.x_train), 500).mean(axis=0)
+    np.testing.assert_array_equal(shipped, loaded.predict({"x": raw_x}, verbose=0))  # the same masks every time
+    many = ship(network, dataset, source="iris", passes=500)[0].predict({"x": raw_x}, verbose=0)
+    fresh = predict_mc(network, dataset.transform.apply(frame, dataset.x_train), 500).mean(axis=0)  # fresh masks
     assert np.abs(many - fresh).mean() < 0.02  # two MC estimates of the same mean (measured: 0.007 to 0.01)
     assert not np.allclose(shipped, network.predict(dataset.transform.apply(frame, dataset.x_train), verbose=0))
     masks = dropout_masks(network, 20)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -117,19 +118,22 @@ def test_the_keras_model_is_the_weighted_mean_of_its_members(tmp_path: Path) -> 
     got = model.predict(x, verbose=0)
     np.testing.assert_allclose(got, expected, atol=1e-6)
     assert got.sum(axis=1) == pytest.approx(np.ones(6), abs=1e-5)
-    assert "trial_8" not in [layer.name for layer in model.layers]  # a member of weight 0 is left out
+    assert not any(layer.name.startswith("trial_8") for layer in model.layers)  # a member of weight 0 is left out
     model.save(tmp_path / "e.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras").predict(x, verbose=0), got, atol=1e-6)
 
 
 def test_an_mc_dropout_member_is_the_mean_of_its_passes() -> None:
+    from tunecli.trainers.keras.model import MASK_SEED, predict_mc
+
     member = _member(2, "regression", passes=4, dropout=0.3, mc_dropout=True)
     model = keras_model([member], [1.0], 4, "regression")
-    assert [layer.name for layer in model.layers].count("trial_2") == 1
-    assert "trial_2_mc_mean" in [layer.name for layer in model.layers]
-    x = np.ones((200, 4), dtype="float32")
-    single, mean = member.model.predict(x, verbose=0), model.predict(x, verbose=0)
-    assert np.std(mean) < np.std(single)  # the mean of 4 passes varies less across rows than one pass
+    assert all(layer.name.startswith("trial_2") for layer in model.layers[1:])  # the member's layers, copied
+    assert not any(type(layer).__module__.startswith("tunecli") for layer in model.layers)  # Keras' own dropout
+    x = np.random.default_rng(2).normal(size=(50, 4)).astype("float32")
+    passes = predict_mc(member.model, x, 4, seed=MASK_SEED)  # the fixed masks the member is scored with
+    np.testing.assert_allclose(model.predict(x, verbose=0), passes.mean(axis=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(passes[0], passes[1])
 
 
 # ---------------------------------------------------------------- end to end on a tiny search
@@ -167,9 +171,10 @@ def test_the_saved_ensemble_loaded_by_keras_alone_gives_its_predictions(searched
     from tunecli.data import load_data
 
     data = load_data(load_space(searched / "iris-ens-best.yaml").data)
-    np.save(searched / "x_test.npy", data.x_test)
+    scaling = data.transform.scaling  # the test rows as the source holds them (the file standardizes them)
+    np.save(searched / "x_test.npy", data.x_test * scaling.std + scaling.mean)
     code = ("import sys, numpy as np, keras; m = keras.models.load_model(sys.argv[1]); "
-            "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0)); "
+            "np.save(sys.argv[3], m.predict({'x': np.load(sys.argv[2])}, verbose=0)); "
             "assert 'tunecli' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code, str(searched / "ens.keras"), str(searched / "x_test.npy"),
                            str(searched / "pred.npy")], capture_output=True, text=True, timeout=300)
@@ -267,6 +272,12 @@ def test_a_regression_ensemble_of_mc_dropout_members(tmp_path: Path) -> None:
                           storage_url=str(tmp_path / "tunecli.journal"), ensemble=3).ensemble
     assert together.metric == "rmse" and np.isfinite(together.test_score) and np.isfinite(together.val_score)
     assert sum(m["weight"] for m in together.members) == pytest.approx(1.0)
-    model = keras.models.load_model(tmp_path / "ens.keras")
-    assert any(layer.name.endswith("_mc_mean") for layer in model.layers)  # each member: the mean of 3 passes
+    from tunecli.serving import metadata
+
+    record = metadata.read(tmp_path / "ens.keras")
+    assert record["model"] == "ensemble" and record["members"] == together.members
+    assert record["outputs"] == "values" and record["scores"]["test"] == pytest.approx(together.test_score)
+    with zipfile.ZipFile(tmp_path / "ens.keras") as archive:  # each member: the mean of 3 passes, Keras' own ops
+        config = archive.read("config.json").decode()
+    assert "tunecli>" not in config and "expand_dims" in config
 

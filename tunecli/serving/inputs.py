@@ -31,17 +31,13 @@ OPERATIONS = re.compile(r"(isfinite|where|take|get_item|expand_dims|multiply|add
 
 @dataclass
 class RawInputs:
-    """The Keras inputs (by name), the preprocessed float32 vector they give, and the record of each column."""
+    """The Keras inputs by name (the model is called with a dict), the preprocessed float32 vector they give, and the
+    record of each column."""
 
     inputs: dict[str, Any]
     features: Any
     columns: list[dict[str, str]] = field(default_factory=list)  # {"name", "input", "kind"}, as metadata stores them
     layout: str = "table"  # table: one input per column | array: one input "x" of every feature
-
-    @property
-    def model_inputs(self) -> Any:
-        """What ``keras.Model`` takes: a table's inputs by name (fed as a dict), an array's one input (fed as is)."""
-        return self.inputs if self.layout == "table" else self.inputs[ARRAY_INPUT]
 
 
 def is_table(dataset: Dataset, source: str) -> bool:

@@ -4,9 +4,9 @@ only, so the ``.keras`` file loads with Keras alone, ``safe_mode`` on.
 
 MC dropout: Keras runs every layer in inference mode inside ``predict`` (a ``training=True`` stored in the model is
 overridden), so the shipped model cannot draw dropout masks itself. It holds ``passes`` masks drawn once when it is
-built (``dropout_masks``, the same for every row) and averages the ``passes`` predictions they give: a fixed sample
-of MC dropout, so the file predicts the same each time. ``tunecli train`` scores fresh masks for every row
-(``predict_mc``); the two means agree as two MC estimates do.
+built (``trainers.keras.model.dropout_masks``, the same for every row) and averages the ``passes`` predictions they
+give: a fixed sample of MC dropout, so the file predicts the same each time. ``tunecli train`` scores a model with
+the same masks (``predict_mc`` with a seed), so the file predicts what ``train`` scored.
 """
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ from tunecli.serving.inputs import OUTPUT_NAMES, RawInputs, preprocess, raw_inpu
 if TYPE_CHECKING:
     from tunecli.data import Dataset
 
-#: The seed of the dropout masks a shipped MC dropout model holds.
-MASK_SEED = 0
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
 
 def ship(network: Any, dataset: Dataset, *, source: str, target_scale: float = 1.0, passes: int = 0,
-         seed: int = MASK_SEED) -> tuple[Any, RawInputs]:
+         seed: int | None = None, nested: bool = False) -> tuple[Any, RawInputs]:
     """The network with the preprocessing in front and the target's scale behind.
 
     Args:
@@ -36,7 +31,9 @@ def ship(network: Any, dataset: Dataset, *, source: str, target_scale: float = 1
         source: ``data.source`` as the space file names it (a table: one input per column).
         target_scale: a regression's ``data.target_scale`` (its predictions are multiplied back by it).
         passes: MC dropout passes averaged inside the model (0: dropout off, one plain prediction).
-        seed: seeds the MC dropout masks.
+        seed: seeds the MC dropout masks (None: ``trainers.keras.model.MASK_SEED``, as ``train`` scores them).
+        nested: ``network`` is any model of Keras' own layers and ops on the preprocessed vector (an ensemble built
+            with ``head``), called as it is; ``passes`` and ``seed`` are then its own business.
 
     Returns:
         The Keras model (not compiled) and its inputs (with the columns' record for the metadata).
@@ -45,21 +42,24 @@ def ship(network: Any, dataset: Dataset, *, source: str, target_scale: float = 1
 
     raw = raw_inputs(dataset, source)
     features = preprocess(raw, dataset.transform, dataset.x_train)
-    outputs = head(network, features, passes, seed=seed)
+    outputs = network(features) if nested else head(network, features, passes, seed=seed)
     if dataset.task == "regression" and target_scale != 1.0:
         outputs = keras.layers.Rescaling(float(target_scale), name="target-scale")(outputs)
     name = OUTPUT_NAMES[0] if dataset.task == "classification" else OUTPUT_NAMES[1]
     outputs = keras.layers.Identity(name=name)(outputs)
-    return keras.Model(raw.model_inputs, outputs, name="shipped"), raw
+    return keras.Model(raw.inputs, outputs, name="shipped"), raw
 
 
-def head(network: Any, features: Any, passes: int = 0, *, seed: int = MASK_SEED, prefix: str = "net") -> Any:
+def head(network: Any, features: Any, passes: int = 0, *, seed: int | None = None, prefix: str = "net") -> Any:
     """The network's layers, copied (Keras' own classes, named ``prefix-i-name``), applied to ``features``; with
-    ``passes``, each dropout layer applies ``passes`` fixed masks and the output is the mean of the passes."""
+    ``passes``, each dropout layer applies ``passes`` fixed masks and the output is the mean of the passes: what
+    ``predict_mc(network, x, passes, seed=MASK_SEED).mean(axis=0)`` computes, as a Keras graph."""
     import keras
 
     layers = [layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)]
-    masks = iter(dropout_masks(network, passes, seed)) if passes else None
+    from tunecli.trainers.keras.model import MASK_SEED, dropout_masks
+
+    masks = iter(dropout_masks(network, passes, MASK_SEED if seed is None else seed)) if passes else None
     h, width = features, None
     for i, layer in enumerate(layers):
         if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
@@ -74,30 +74,6 @@ def head(network: Any, features: Any, passes: int = 0, *, seed: int = MASK_SEED,
         return h
     k = h.shape[-1]
     return keras.ops.mean(keras.ops.reshape(h, (passes, -1, k)), axis=0)
-
-
-def dropout_masks(network: Any, passes: int, seed: int = MASK_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For each dropout layer of ``network``, the (scale, shift) of ``passes`` masks, each of shape
-    (passes, 1, width): a pass keeps a unit as ``h * scale + shift`` (Dropout: 0 or 1 / (1 - rate), no shift;
-    AlphaDropout: SELU's saturation value for a dropped unit, then its affine correction)."""
-    import keras
-
-    rng = np.random.default_rng(seed)
-    found = []
-    for layer in network.layers:
-        if not isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
-            continue
-        rate, width = float(layer.rate), int(layer.output.shape[-1])
-        kept = (rng.random((passes, 1, width)) >= rate).astype("float64")
-        if isinstance(layer, keras.layers.AlphaDropout):
-            alpha_p = -SELU_ALPHA * SELU_SCALE
-            a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
-            b = -a * alpha_p * rate
-            found.append(((a * kept).astype("float32"), (a * alpha_p * (1 - kept) + b).astype("float32")))
-        else:
-            scale = kept / (1 - rate) if rate < 1 else kept * 0
-            found.append((scale.astype("float32"), np.zeros_like(scale, dtype="float32")))
-    return found
 
 
 def _masked(h: Any, scale: np.ndarray, shift: np.ndarray, *, first: bool) -> Any:

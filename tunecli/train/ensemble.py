@@ -9,8 +9,9 @@ ensemble once, as it scores the refit and the kept model.
 
 The ensemble is one functional Keras model: an input, each member (a ``build_mlp`` model, nested) with its
 output scaled by its weight (``Rescaling``), the sum (``Add``): the weighted mean of the members' class
-probabilities or values. A member with MC dropout is called ``passes`` times and averaged (``Average``), so the
-ensemble predicts each member's MC mean, as the member is scored alone.
+probabilities or values. Each member is a copy of its layers (``serving.shipped.head``); a member with MC dropout
+averages ``passes`` passes with the fixed masks a shipped model holds, so the ensemble predicts each member's MC
+mean as the member is scored alone. ``tunecli train`` saves it with the data's preprocessing in front.
 """
 
 from __future__ import annotations
@@ -95,12 +96,12 @@ def pool(job: Job, storage_url: str | None, size: int) -> Pool:
 
 
 def _member(job: Job, study: Any, number: int) -> Member:
-    from tunecli.trainers.keras.model import predict_mc, uses_mc_dropout
+    from tunecli.trainers.keras.model import MASK_SEED, predict_mc, uses_mc_dropout
 
     model, config = member_model(job, study, number, OPTION)
     passes = (job.passes or job.space.training.mc_passes) if uses_mc_dropout(config) else 0
     x = job.dataset.x_val
-    pred = predict_mc(model, x, passes).mean(axis=0) if passes else model.predict(x, batch_size=2048, verbose=0)
+    pred = predict_mc(model, x, passes, seed=MASK_SEED).mean(axis=0) if passes else model.predict(x, batch_size=2048, verbose=0)
     return Member(number, model, passes, np.asarray(pred, dtype=np.float64))
 
 
@@ -149,6 +150,7 @@ def _loss(metric: str, y: np.ndarray, pred: np.ndarray) -> tuple[float, ...]:
 def keras_model(members: Sequence[Member], weights: Sequence[float], n_features: int, task: str) -> Any:
     """One functional Keras model: the members' predictions (MC means) weighted and summed; members of weight 0
     are left out. Compiled (plain loss, Keras' default optimizer) so that it saves like the other models."""
+    from tunecli.serving.shipped import head
     from tunecli.trainers.keras.model import keras
 
     layers = keras.layers
@@ -157,11 +159,7 @@ def keras_model(members: Sequence[Member], weights: Sequence[float], n_features:
     for member, weight in zip(members, weights):
         if weight <= 0:
             continue
-        member.model.name = f"trial_{member.trial}"
-        out = member.model(inputs)
-        if member.passes:
-            out = layers.Average(name=f"trial_{member.trial}_mc_mean")(
-                [out] + [member.model(inputs) for _ in range(member.passes - 1)])
+        out = head(member.model, inputs, member.passes, prefix=f"trial_{member.trial}")  # MC: the shipped masks
         parts.append(layers.Rescaling(float(weight), name=f"trial_{member.trial}_weight")(out))
     outputs = parts[0] if len(parts) == 1 else layers.Add(name="weighted_mean")(parts)
     model = keras.Model(inputs, outputs, name="ensemble")

@@ -79,7 +79,7 @@ def save(model: Any, path: Path | None, job: Job, outcome: TrainOutcome, option:
     """Save the model as users load it (``path``, with its metadata record; and/or a SavedModel in ``export``):
     raw columns in (the preprocessing inside), class probabilities or values in the target's own units out, MC
     dropout averaged inside. Returns ``path``."""
-    shipped, raw = shipped_model(model, job)
+    shipped, raw = shipped_model(model, job, ensemble=outcome.model == "ensemble")
     if path is not None:
         try:
             shipped.save(path)
@@ -91,21 +91,24 @@ def save(model: Any, path: Path | None, job: Job, outcome: TrainOutcome, option:
     return path
 
 
-def shipped_model(model: Any, job: Job) -> tuple[Any, RawInputs]:
-    """The trained network with the data's preprocessing in front (``serving.shipped.ship``)."""
+def shipped_model(model: Any, job: Job, ensemble: bool = False) -> tuple[Any, RawInputs]:
+    """The trained network (or an ensemble's model, MC masks inside) with the data's preprocessing in front."""
     data = job.space.data
-    return ship(model, job.dataset, source=data.source, target_scale=data.target_scale, passes=job.passes)
+    return ship(model, job.dataset, source=data.source, target_scale=data.target_scale, passes=job.passes,
+                nested=ensemble)
 
 
 def describe(raw: RawInputs, job: Job, outcome: TrainOutcome) -> dict[str, Any]:
-    """The metadata record of the model ``outcome`` scored."""
-    dataset, kept = job.dataset, outcome.model == "kept"
-    validation = outcome.val_score if kept else outcome.search_score
-    trial = outcome.trial if kept else (job.space.origin or {}).get("trial")
-    rows = len(dataset.x_train) + (0 if kept else len(dataset.x_val))
+    """The metadata record of the model ``outcome`` scored (a kept model or an ensemble trained on the training
+    split and is scored on validation; a refit trained on both: the search's validation score stands for it)."""
+    dataset, refitted = job.dataset, outcome.model == "refit"
+    validation = outcome.search_score if refitted else outcome.val_score
+    trial = outcome.trial if outcome.model == "kept" else (job.space.origin or {}).get("trial")
+    rows = len(dataset.x_train) + (len(dataset.x_val) if refitted else 0)
     return record(raw, dataset, job.space, config=job.params, passes=job.passes, kind=outcome.model,
                   trial=trial if isinstance(trial, int) and not isinstance(trial, bool) else None,
-                  scores=Scores(outcome.metric, validation, outcome.test_score), rows=rows)
+                  scores=Scores(outcome.metric, validation, outcome.test_score), rows=rows,
+                  members=outcome.members if outcome.model == "ensemble" else None)
 
 
 def _export(shipped: Any, folder: Path) -> None:

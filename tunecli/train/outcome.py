@@ -80,12 +80,12 @@ def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def val_score(model: Any, job: Job) -> float:
-    """The model's score on the validation split (of its mean MC prediction with MC dropout)."""
+    """The model's score on the validation split (of its mean MC prediction with MC dropout, the shipped masks)."""
     x, y = job.dataset.x_val, job.dataset.y_val
     if job.passes:
-        from tunecli.trainers.keras.model import predict_mc
+        from tunecli.trainers.keras.model import MASK_SEED, predict_mc
 
-        return score(job.metric, y, predict_mc(model, x, job.passes).mean(axis=0))
+        return score(job.metric, y, predict_mc(model, x, job.passes, seed=MASK_SEED).mean(axis=0))
     return score(job.metric, y, model.predict(x, batch_size=2048, verbose=0))
 
 
@@ -125,10 +125,11 @@ def test_score(model: Any, job: Job) -> tuple[float, float | None, float | None]
 
 
 def _mc_dropout(model: Any, job: Job) -> tuple[float, float]:
-    """The score of the mean of ``passes`` MC predictions, and the spread of single passes' scores."""
-    from tunecli.trainers.keras.model import predict_mc
+    """The score of the mean of ``passes`` MC predictions, and the spread of single passes' scores: each pass with
+    one of the fixed masks the saved model holds (``MASK_SEED``), so the file predicts what is scored here."""
+    from tunecli.trainers.keras.model import MASK_SEED, predict_mc
 
     y = job.dataset.y_test
-    probs = predict_mc(model, job.dataset.x_test, job.passes)
+    probs = predict_mc(model, job.dataset.x_test, job.passes, seed=MASK_SEED)
     scores = [score(job.metric, y, pred) for pred in probs]
     return score(job.metric, y, probs.mean(axis=0)), float(np.std(scores))

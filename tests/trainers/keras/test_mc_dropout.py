@@ -36,6 +36,20 @@ def test_predict_mc_keeps_batch_norm_statistics_and_varies_only_by_dropout() -> 
     assert not all(np.array_equal(a, b) for a, b in zip(before, _moving(model)))
 
 
+def test_predict_mc_with_a_seed_applies_the_same_fixed_masks_to_every_row_and_every_call() -> None:
+    from tunecli.trainers.keras.model import MASK_SEED, dropout_masks
+
+    model = _bn_model()
+    x = np.repeat(np.random.default_rng(0).normal(size=(1, 4)), 8, axis=0).astype("float32")  # 8 identical rows
+    passes = predict_mc(model, x, 5, seed=MASK_SEED)
+    np.testing.assert_array_equal(passes, predict_mc(model, x, 5, seed=MASK_SEED, batch_size=3))
+    np.testing.assert_allclose(passes, np.repeat(passes[:, :1], 8, axis=1), atol=1e-6)  # one mask for all rows
+    assert not np.allclose(passes[0], passes[1])                                           # another per pass
+    masks = dropout_masks(model, 5, MASK_SEED)  # two hidden layers, one dropout after each
+    assert len(masks) == 2 and all(scale.shape == (5, 1, 16) and not shift.any() for scale, shift in masks)
+    assert set(np.unique(masks[0][0])) == {0.0, np.float32(1 / 0.7)}
+
+
 def test_mc_scores_of_a_mean_prediction() -> None:
     probs = np.array([[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]])
     y = np.array([0, 1, 1])

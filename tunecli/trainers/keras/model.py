@@ -105,26 +105,65 @@ def _hidden_dense(model: keras.Model) -> list[layers.Dense]:
     return [layer for layer in model.layers if isinstance(layer, layers.Dense)][:-1]
 
 
-def predict_mc(model: keras.Model, x: np.ndarray, passes: int, batch_size: int = 2048) -> np.ndarray:
+#: The seed of the fixed dropout masks ``predict_mc`` draws when asked (``tunecli train``'s scores, and the masks a
+#: shipped MC dropout model holds: ``tunecli.serving.shipped``).
+MASK_SEED = 0
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def predict_mc(model: keras.Model, x: np.ndarray, passes: int, batch_size: int = 2048,
+               seed: int | None = None) -> np.ndarray:
     """``passes`` Monte Carlo predictions: only dropout is stochastic; batch norm stays in inference mode
     (moving statistics used, never updated).
+
+    Args:
+        seed: None: each pass draws fresh masks for every row (Keras' dropout); a number: each pass applies one
+            of ``dropout_masks(model, passes, seed)`` to every row, as a shipped MC dropout model does.
 
     Returns:
         An array of shape (passes, rows, outputs).
     """
     dropout = (layers.Dropout, layers.AlphaDropout)
+    masks = dropout_masks(model, passes, seed) if seed is not None else None
     out = []
-    for _ in range(passes):
+    for p in range(passes):
         chunks = []
         for start in range(0, len(x), batch_size):
-            h = keras.ops.convert_to_tensor(x[start:start + batch_size])
+            h, k = keras.ops.convert_to_tensor(x[start:start + batch_size]), 0
             for layer in model.layers:
                 if isinstance(layer, layers.InputLayer):
+                    continue
+                if masks is not None and isinstance(layer, dropout):
+                    scale, shift = masks[k]
+                    h, k = h * scale[p, 0] + shift[p, 0], k + 1
                     continue
                 h = layer(h, training=isinstance(layer, dropout))
             chunks.append(keras.ops.convert_to_numpy(h))
         out.append(np.concatenate(chunks))
     return np.stack(out)
+
+
+def dropout_masks(model: keras.Model, passes: int, seed: int = MASK_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each dropout layer of ``model``, the (scale, shift) of ``passes`` fixed masks, each of shape
+    (passes, 1, width): a pass maps a unit to ``h * scale + shift`` (Dropout: 0 or 1 / (1 - rate), no shift;
+    AlphaDropout: SELU's saturation value for a dropped unit, then its affine correction, as Keras computes them)."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for layer in model.layers:
+        if not isinstance(layer, (layers.Dropout, layers.AlphaDropout)):
+            continue
+        rate, width = float(layer.rate), int(layer.output.shape[-1])
+        kept = (rng.random((passes, 1, width)) >= rate).astype("float64")
+        if isinstance(layer, layers.AlphaDropout):
+            alpha_p = -SELU_ALPHA * SELU_SCALE
+            a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+            b = -a * alpha_p * rate
+            found.append(((a * kept).astype("float32"), (a * alpha_p * (1 - kept) + b).astype("float32")))
+        else:
+            scale = kept / (1 - rate) if rate < 1 else kept * 0
+            found.append((scale.astype("float32"), np.zeros_like(scale, dtype="float32")))
+    return found
 
 
 def uses_mc_dropout(params: dict[str, Any]) -> bool:
