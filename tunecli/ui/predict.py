@@ -56,7 +56,7 @@ def predict_outcome(outcome: PredictOutcome, *, as_json: bool = False) -> None:
     score = outcome.score
     if score is not None:
         line = Text(f"{score['metric']} on the {score['rows']} rows with a target: ") + \
-            Text(f"{score['value']:.4f}", style="value")
+            Text(score_text(score["value"]), style="value")
         line.append(_beside(score["metric"], outcome.model_scores), style="muted")
         err_console.print(line, soft_wrap=True)
         if score["unknown"]:
@@ -67,7 +67,7 @@ def predict_outcome(outcome: PredictOutcome, *, as_json: bool = False) -> None:
 
 
 def _beside(metric: str, scores: dict[str, Any]) -> str:
-    known = [f"{split} {scores[split]:.4f}" for split in ("validation", "test")
+    known = [f"{split} {score_text(scores[split])}" for split in ("validation", "test")
              if scores.get("metric") == metric and isinstance(scores.get(split), (int, float))]
     return f"   (the model's {metric} when trained: {', '.join(known)})" if known else ""
 
@@ -143,8 +143,14 @@ def _origin(record: dict[str, Any]) -> str:
 
 def _scores(scores: dict[str, Any]) -> str:
     metric = scores.get("metric", "score")
-    parts = [f"{split} {scores[split]:.4f}" for split in ("validation", "test") if isinstance(scores.get(split), (int, float))]
+    parts = [f"{split} {score_text(scores[split])}" for split in ("validation", "test")
+             if isinstance(scores.get(split), (int, float))]
     return f"{metric}: {', '.join(parts)}" if parts else "—"
+
+
+def score_text(value: float) -> str:
+    """``0.9778``; a score in a target's large units without its noise digits (``64,729``)."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
 
 
 def _names(names: list[str]) -> str:
