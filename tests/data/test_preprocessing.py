@@ -246,6 +246,6 @@ def test_cli_search_with_drop_leaves_the_column_out(tmp_path, monkeypatch) -> No
     result = _search(tmp_path, monkeypatch, "--drop", "Fare", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
-    assert summary["dataset"].startswith("titanic.csv: 3 features, 2 classes;")  # Age, Sex_female, Sex_male
+    assert summary["dataset"].startswith("titanic.csv (comma-separated): 3 features, 2 classes;")  # Age, Sex_female, Sex_male
     assert "Fare (data.drop)" in summary["dataset"]
     assert summary["trials_run"] == 1
