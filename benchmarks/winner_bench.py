@@ -117,7 +117,10 @@ def run_tunecli(name: str, data: Any, budget: float, max_epochs: int, seed: int,
 def tunecli_rows(trained: Any, val: float) -> list[dict]:
     """The rows of one ``train`` outcome: what it hands over (``tunecli``), the kept model beside it and the
     ensemble (validation: the search's best score; the ensemble's own, chosen on validation, for its row)."""
-    rows = [{"tool": "tunecli", "model": "refit", "val": val, "test": trained.test_score}]
+    # what train hands over: the refit, or the kept model when the refit failed or collapsed (its note says why)
+    rows = [{"tool": "tunecli", "model": trained.model, "val": val, "test": trained.test_score}]
+    if trained.model != "refit":
+        rows[0]["note"] = trained.kept_note
     if trained.kept is not None:
         rows.append({"tool": "tunecli-kept", "model": "kept", "val": val, "test": trained.kept.test_score})
     if trained.ensemble is not None:

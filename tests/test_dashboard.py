@@ -115,6 +115,7 @@ def test_a_missing_store_is_a_clear_error(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["dashboard"])
     assert result.exit_code == 2 and "tunecli.journal: no study store here" in result.output
+    assert "tunecli dashboard STORE" in result.output and "--storage" not in result.output  # it has no such option
     assert not (tmp_path / "tunecli.journal").exists()
 
 

@@ -43,7 +43,8 @@ def dashboard_app(store: str | None) -> Any:
         import optuna_dashboard
     except ImportError:
         raise TuneCliError(f"optuna-dashboard is not installed; {INSTALL_HINT}", field="dashboard") from None
-    return optuna_dashboard.wsgi(open_storage(store, must_exist=True))
+    storage = open_storage(store, must_exist=True, option="the store's path: tunecli dashboard STORE")
+    return optuna_dashboard.wsgi(storage)
 
 
 def address(host: str, port: int) -> str:

@@ -100,6 +100,10 @@ def test_the_winner_benchmark_records_the_ensemble_as_its_own_row() -> None:
     for row in rows:
         row.update(data="digits", budget=20.0, optimism=row["val"] - row["test"], trials=8, wall=14.0)
     assert "| digits | 20 | tunecli-ensemble | 1 | 0.9700 |" in summarize(rows)
+    assert rows[0]["model"] == "refit" and "note" not in rows[0]
+    handed = TrainOutcome("accuracy", 0.95, 0.98, 7, 1.0, None, model="kept", trial=4, kept_note="the refit collapsed")
+    (row,) = tunecli_rows(handed, 0.98)  # the refit collapsed: the row says the kept model was handed over, and why
+    assert (row["tool"], row["model"], row["test"], row["note"]) == ("tunecli", "kept", 0.95, "the refit collapsed")
 
 
 # ---------------------------------------------------------------- the Keras model

@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     import optuna
 
 
-def open_storage(url: str | None, *, must_exist: bool = False) -> optuna.storages.BaseStorage:
+def open_storage(url: str | None, *, must_exist: bool = False,
+                 option: str = "--storage") -> optuna.storages.BaseStorage:
     """Open the default journal file (``url`` None), a ``*.journal`` path, or an Optuna RDB URL.
+
+    ``option``: how the command that asked names a store (the messages say it).
 
     Raises:
         StorageError: the store is missing (``must_exist``) or cannot be opened; the password is masked.
@@ -23,11 +26,11 @@ def open_storage(url: str | None, *, must_exist: bool = False) -> optuna.storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if url is None or "://" not in url:
-        return _open_journal(url, must_exist=must_exist)
+        return _open_journal(url, must_exist=must_exist, option=option)
     return _open_rdb(url, must_exist=must_exist)
 
 
-def _open_journal(url: str | None, *, must_exist: bool) -> optuna.storages.BaseStorage:
+def _open_journal(url: str | None, *, must_exist: bool, option: str = "--storage") -> optuna.storages.BaseStorage:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
@@ -35,7 +38,7 @@ def _open_journal(url: str | None, *, must_exist: bool) -> optuna.storages.BaseS
 
     path = Path(url or DEFAULT_FILE)
     if must_exist and not path.exists():
-        raise StorageError("no study store here; run `tunecli search SPACE.yaml` first or pass --storage",
+        raise StorageError(f"no study store here; run `tunecli search SPACE.yaml` first or pass {option}",
                            source=str(path))
     if path.exists() and not path.is_file():
         raise StorageError("not a file", source=str(path))
