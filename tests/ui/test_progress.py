@@ -69,3 +69,20 @@ def test_one_configuration_is_named_so() -> None:
         display.begin(2, 1)
     assert "2 more runs of the best configuration" in out.getvalue()
     assert "re-ranking the best configuration, 3 runs each" in _text(display._render())
+
+
+def test_the_live_best_never_shows_a_trial_that_broke_a_constraint() -> None:
+    import optuna
+
+    from tunecli.studies import attrs
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for value, broken in [(0.99, ["params <= 400"]), (0.91, []), (0.95, [])]:
+        trial = study.ask()
+        for key, stored in attrs.violated_record(broken).items():
+            trial.set_user_attr(key, stored)
+        study.tell(trial, [value, 100.0])
+    progress = SearchProgress(8, 0, "val_accuracy", 20, live=False)
+    progress.set_best(study)
+    assert progress.best == 0.95  # 0.99 broke params <= 400

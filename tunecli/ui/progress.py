@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tunecli.search.progress import EndWatch
+from tunecli.studies import attrs
 from tunecli.ui.console import console, err_console, error, state_style
 
 if TYPE_CHECKING:
@@ -100,7 +101,9 @@ class SearchProgress(_Bar):
         return Text(f"trial {min(self.done + 1, self.total)}/{self.total}  best {self.metric} {best}", style="value")
 
     def set_best(self, study: optuna.Study) -> None:
-        values = [t.values[0] for t in study.get_trials(deepcopy=False) if t.values and t.state.name == "COMPLETE"]
+        """The best first objective among complete trials that broke no constraint (an infeasible trial is never best)."""
+        values = [t.values[0] for t in study.get_trials(deepcopy=False)
+                  if t.values and t.state.name == "COMPLETE" and not attrs.read(t.user_attrs, attrs.VIOLATED)]
         if values:
             self.best = max(values) if self.maximize else min(values)
 
