@@ -45,19 +45,10 @@ def raw_space(study: str, seed: int, trials: int, **search: Any) -> dict:
 
 
 def _search(raw: dict, folder: str) -> tuple[Any, float]:
-    from tunecli.config.space import validate_space
-    from tunecli.search.run import run_search
     from tunecli.trainers.fast.compile import load_jax
 
     load_jax()  # JAX's import is not the search's
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        start = time.perf_counter()
-        outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
-        return outcome, time.perf_counter() - start
-    finally:
-        os.chdir(here)
+    return peers.timed_search(raw, folder)
 
 
 def job(part: str, seed: int, variant: str, folder: str) -> dict:

@@ -105,18 +105,8 @@ def tunecli_raw(name: str, trials: int, seed: int, *, algorithm: str = "tpe", ob
 
 def run_tunecli(raw: dict, folder: str) -> tuple[Any, float]:
     """``tunecli search`` in process, cold compile cache, in ``folder``: the outcome and its wall."""
-    from tunecli.config.space import validate_space
-    from tunecli.search.run import run_search
-
     os.environ["TUNECLI_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        start = time.perf_counter()
-        outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
-        return outcome, time.perf_counter() - start
-    finally:
-        os.chdir(here)
+    return peers.timed_search(raw, folder)
 
 
 def tunecli_pairs(outcome: Any) -> list[tuple[float, int]]:

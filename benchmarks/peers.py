@@ -19,8 +19,10 @@ function that returns the best trial's model).
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -363,3 +365,19 @@ def sklearn_search(data: Any, space: dict, budget: Budget, *, max_epochs: int, p
             "best_params": {k: params[k] for k in ("hidden_layer_sizes", "activation", "solver", "learning_rate_init",
                                                    "batch_size") if k in params},
             "best_model": lambda: best["model"]}
+
+
+def timed_search(raw: dict, folder: str) -> tuple[Any, float]:
+    """``tunecli search`` of the space ``raw`` in process, run in ``folder`` (its journal and best file there):
+    the outcome and its wall in seconds."""
+    from tunecli.config.space import validate_space
+    from tunecli.search.run import run_search
+
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        start = time.perf_counter()
+        outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
+        return outcome, time.perf_counter() - start
+    finally:
+        os.chdir(here)
