@@ -66,6 +66,23 @@ def test_text_in_a_number_column_names_the_column_and_the_first_bad_row(tmp_path
     assert "column 'size' holds text" in caught.value.render() and "row 7 is 'six'" in caught.value.render()
 
 
+def test_a_decimal_comma_file_names_the_bad_row_not_the_first_number(tmp_path: Path) -> None:
+    rows = [f"{i},5;p" for i in range(6)]
+    rows[4] = "four;p"
+    data = open_data(csv(tmp_path, "size;kind\n" + "\n".join(rows) + "\n"))
+    assert data.dialect is not None and data.dialect.decimal == ","
+    chosen = plan(model(tmp_path), data)
+    chunk = next(data.chunks(chosen.usecols, chosen.text))
+    with pytest.raises(DataError) as caught:
+        model_inputs(chosen, chunk, "rows.csv", data.dialect.decimal)
+    assert "row 5 is 'four'" in caught.value.render(), caught.value.render()
+    rows[4] = "4,5;p"
+    data = open_data(csv(tmp_path, "size;kind\n" + "\n".join(rows) + "\n"))
+    chosen = plan(model(tmp_path), data)
+    sizes = model_inputs(chosen, next(data.chunks(chosen.usecols, chosen.text)), "rows.csv", ",")
+    np.testing.assert_allclose(next(v for v in sizes.values() if v.dtype == np.float32).ravel(), [0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+
+
 def test_an_array_feeds_the_columns_in_order(tmp_path: Path) -> None:
     columns = [{"name": f"x{i}", "input": "x", "kind": "number"} for i in range(3)]
     np.savez(tmp_path / "rows.npz", x=np.arange(6.0).reshape(2, 3))

@@ -172,7 +172,8 @@ class _Run:
     def predict(self, chunk: Any) -> Any:
         """One chunk's prediction rows (checked, predicted, scored)."""
         assert self.plan is not None
-        inputs = model_inputs(self.plan, chunk, str(self.data.path))
+        decimal = self.data.dialect.decimal if self.data.dialect else "."
+        inputs = model_inputs(self.plan, chunk, str(self.data.path), decimal)
         if self.keras is None:
             self._load()
         outputs = self._call(inputs)

@@ -106,8 +106,9 @@ def _extra_note(extra: list[str], ignored: dict[str, str]) -> str:
     return f"columns ignored ({'; '.join(parts)})"
 
 
-def model_inputs(plan: Plan, chunk: Chunk, source: str) -> dict[str, np.ndarray]:
-    """The chunk's rows as the model's inputs: float32 (rows, k) per number input, object strings (rows, 1) per text.
+def model_inputs(plan: Plan, chunk: Chunk, source: str, decimal: str = ".") -> dict[str, np.ndarray]:
+    """The chunk's rows as the model's inputs: float32 (rows, k) per number input, object strings (rows, 1) per text;
+    ``decimal`` is the file's decimal mark (``,`` in a file that writes ``1,5``).
 
     Raises:
         DataError: a number column holds text (the column and the first such row named).
@@ -121,7 +122,7 @@ def model_inputs(plan: Plan, chunk: Chunk, source: str) -> dict[str, np.ndarray]
         if columns[0].kind == "text":
             out[name] = np.stack([_text(chunk.frame[c.name]) for c in columns], axis=1)
         else:
-            out[name] = np.stack([_numbers(chunk.frame[c.name], source) for c in columns], axis=1)
+            out[name] = np.stack([_numbers(chunk.frame[c.name], source, decimal) for c in columns], axis=1)
     return out
 
 
@@ -129,13 +130,15 @@ def _flat(plan: Plan) -> list[Column]:
     return [c for cols in plan.groups.values() for c in cols]
 
 
-def _numbers(column: pd.Series, source: str) -> np.ndarray:
+def _numbers(column: pd.Series, source: str, decimal: str) -> np.ndarray:
     import pandas as pd
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     if is_numeric_dtype(column.dtype) or is_bool_dtype(column.dtype):
         return _finite(column.to_numpy(dtype="float32", na_value=np.nan))
-    values = pd.to_numeric(column, errors="coerce")
+    # one bad cell leaves the column as text: its good cells are still written with the file's decimal mark
+    written = column if decimal == "." else column.map(lambda v: v.replace(decimal, ".") if isinstance(v, str) else v)
+    values = pd.to_numeric(written, errors="coerce")
     bad = values.isna() & column.notna()
     if bad.any():
         row = bad.idxmax()
