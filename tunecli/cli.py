@@ -201,6 +201,10 @@ def report(
         return
     result = rep.build_report(loaded, storage, importances=fmt.value != "csv")  # csv has no place for them
     picked = result.pick(pick) if pick else None
+    if picked and picked.get("violated"):
+        from tunecli.studies.pareto import broke_note
+
+        render.note(broke_note(picked["number"], picked["violated"]))
     if fmt.value == "table":
         render.study_report(result, top)
     else:
@@ -259,6 +263,11 @@ def train(
         from tunecli.train import picked_space
 
         space = picked_space(space, pick, storage_url=storage)
+    if (space.origin or {}).get("violated"):
+        from tunecli.studies.pareto import broke_note
+        from tunecli.ui import render
+
+        render.note(broke_note(space.origin.get("trial"), space.origin["violated"]))
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
                          kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0,
                          export=export_saved_model, force=force)

@@ -112,3 +112,20 @@ def test_a_single_objective_study_can_still_pick_by_cost() -> None:
     report = build_report(study, None, importances=False)
     assert report.pick("params<=2500")["costs"]["params"] == 2000
     assert report.best["costs"]["params"] == 6000 and report.best["costs"]["latency"] == pytest.approx(0.06)
+
+
+def test_a_trial_that_broke_a_constraint_picked_by_number_says_so_in_its_file() -> None:
+    from tunecli.studies.pareto import broke_note
+    from tunecli.studies.report import build_report
+
+    study = _search(RAW)
+    study.set_user_attr(attrs.OBJECTIVES, ["val_accuracy", "params"])
+    study.set_user_attr(attrs.OBJECTIVE, "val_accuracy")
+    report = build_report(study, None, importances=False)
+    broken = next(r for r in report.rows if r["costs"]["params"] == 5000)
+    picked = report.pick(str(broken["number"]))
+    origin = report.export_space(picked)["origin"]
+    assert origin["violated"] == ["params"]
+    assert broke_note(origin["trial"], origin["violated"]).startswith(f"trial #{broken['number']} broke the study's "
+                                                                       "constraints (params)")
+    assert "violated" not in report.export_space(report.pick("knee"))["origin"]   # a feasible pick: nothing to say

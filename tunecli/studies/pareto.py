@@ -117,6 +117,11 @@ def pick(rows: list[dict[str, Any]], rule: str, names: Sequence[str], directions
     return chosen
 
 
+def broke_note(trial: Any, violated: Sequence[str]) -> str:
+    """What to say of a trial picked by number although it broke the study's constraints (``violated``)."""
+    return f"trial #{trial} broke the study's constraints ({', '.join(violated)}): never its best; picked as asked"
+
+
 def _numbered(rows: list[dict[str, Any]], number: int) -> dict[str, Any]:
     for row in rows:
         if row["number"] == number:

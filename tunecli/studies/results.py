@@ -159,6 +159,8 @@ def fixed_space(raw: dict[str, Any], row: dict[str, Any], study: str, objective:
     costs = {k: v for k, v in (row.get("costs") or {}).items() if v is not None}
     if costs:  # what the trial's network cost in the search (``tunecli train`` measures its model beside them)
         out["origin"]["costs"] = costs
+    if row.get("violated"):  # picked by number although it broke the study's constraints: the file says so
+        out["origin"]["violated"] = list(row["violated"])
     return out
 
 
