@@ -102,6 +102,10 @@ def test_report_shows_the_front_and_exports_the_pick(tmp_path) -> None:
     text = console.export_text()
     assert "◆" in text and "3,000" in text and "4,000" not in text   # an infeasible trial is never on the front
     assert all(len(line) <= 80 for line in text.splitlines())
+    listed = report.to_dict()   # report --format json (search --json lists them the same way)
+    by_number = {r["number"]: r for r in report.rows}
+    assert listed["objectives"] == ["val_accuracy", "params"] and listed["knee"] == knee["number"]
+    assert sorted(by_number[n]["costs"]["params"] for n in listed["front"]) == [1000, 2000, 3000]
 
 
 def test_a_single_objective_study_can_still_pick_by_cost() -> None:

@@ -23,6 +23,7 @@ from tunecli.search.engines import get_engine
 from tunecli.search.progress import ProgressFactory, QuietProgress, QuietRerank, RerankDisplay, RerankFactory
 from tunecli.search.rerank import rerank
 from tunecli.search.study import create_or_resume
+from tunecli.studies.pareto import front_summary
 from tunecli.studies.report import param_importances
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, write_yaml
 from tunecli.studies.storage import write_failure
@@ -69,6 +70,7 @@ class SearchOutcome:
             "best": public_trial(self.best, self.max_epochs) if self.best else None,
             "best_config_file": str(self.best_path) if self.best_path else None,
             "trials": [public_trial(r, self.max_epochs) for r in top],
+            **front_summary(self.rows, self.objective.names, self.objective.directions),
         }
 
 

@@ -87,6 +87,17 @@ def knee(optimal: list[dict[str, Any]], names: Sequence[str], directions: Sequen
     return optimal[min(range(len(optimal)), key=lambda i: (round(sums[i], 12), i))]
 
 
+def front_summary(rows: list[dict[str, Any]], names: Sequence[str], directions: Sequence[str]) -> dict[str, Any]:
+    """For ``--json``: a study of several objectives' front (trial numbers, best first by the first objective) and its
+    knee; nothing for a study of one objective."""
+    if len(names) < 2:
+        return {}
+    optimal = front(rows, names, directions)
+    chosen = knee(optimal, names, directions)
+    return {"objectives": list(names), "front": [r["number"] for r in optimal],
+            "knee": None if chosen is None else chosen["number"]}
+
+
 def pick(rows: list[dict[str, Any]], rule: str, names: Sequence[str], directions: Sequence[str], *,
          study: str = "") -> dict[str, Any]:
     """The trial ``rule`` chooses (``--pick``): a number (``12`` or ``#12``), ``best``, ``knee``, or bounds

@@ -17,7 +17,7 @@ import yaml
 
 from tunecli.errors import StorageError
 from tunecli.studies import attrs
-from tunecli.studies.pareto import pick
+from tunecli.studies.pareto import front_summary, pick
 from tunecli.studies.results import best_row, fixed_space, objectives_of, public_trial, ranked, trial_rows, varying_columns
 from tunecli.studies.uncertainty import standard_error, tied
 from tunecli.studies.urls import describe
@@ -106,7 +106,8 @@ class StudyReport:
         trials = [public_trial(r, max_epochs) for r in ranked(self.rows, self.direction)]
         return {"study": self.study, "direction": self.direction, "objective": self.objective,
                 "best": public_trial(self.best, max_epochs) if self.best else None, "trials": trials,
-                "summary": self.summary(), "importances": self.importances}
+                "summary": self.summary(), "importances": self.importances,
+                **front_summary(self.rows, *objectives_of(self.attrs, self.direction))}
 
     def pick(self, rule: str) -> dict[str, Any]:
         """The trial ``rule`` chooses (``--pick``: a number, best, knee or bounds; ``studies.pareto.pick``)."""
