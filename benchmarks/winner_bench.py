@@ -160,7 +160,7 @@ def run_job(name: str, seed: int) -> list[dict]:
             except Exception as exc:  # noqa: BLE001 - a failing tool is a row, the job goes on
                 found = [{"tool": tool, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}]
         for row in found:
-            row.update(data=name, seed=seed, budget=budget, task=data.task)
+            row.update(data=name, seed=seed, budget=budget, task=data.task, patience=PATIENCE)
             if "test" in row:
                 row["optimism"] = optimism(data.task, row["val"], row["test"])
             rows.append(row)
@@ -236,6 +236,7 @@ def failed_runs(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
+    global PATIENCE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
     parser.add_argument("--seeds", type=int, default=10)
@@ -246,9 +247,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "winner.jsonl"))
     parser.add_argument("--only", nargs="*", default=[], metavar="DATA:SEED", help="run just these jobs")
     parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS, help="run just these tools")
+    parser.add_argument("--patience", type=int, default=PATIENCE,
+                        help=f"every tool's early-stopping patience (default {PATIENCE}; scikit-learn's n_iter_no_change)")
     parser.add_argument("--summarize", metavar="JSONL")
     parser.add_argument("--job", nargs=2, metavar=("DATA", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    PATIENCE = int(os.environ["TUNECLI_BENCH_PATIENCE"]) if args.job else args.patience   # a job: its driver's
     BUDGETS.update(json.loads(os.environ.get("TUNECLI_BENCH_BUDGETS", "{}")))   # a job: its driver's budgets
     BUDGETS.update({k: float(v) for k, v in (item.split("=") for item in args.budget)})
     if args.job:
@@ -265,6 +269,7 @@ def main() -> None:
                   key=lambda job: -BUDGETS[job[0]])   # the longest jobs first
     os.environ["TUNECLI_BENCH_BUDGETS"] = json.dumps(BUDGETS)
     os.environ["TUNECLI_BENCH_TOOLS"] = json.dumps(args.tools)
+    os.environ["TUNECLI_BENCH_PATIENCE"] = str(PATIENCE)
     drive(__spec__.name, jobs, args.parallel, args.cores, Path(args.out))
     print(summarize([json.loads(line) for line in open(args.out) if line.strip()]))
 

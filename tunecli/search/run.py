@@ -23,6 +23,7 @@ from tunecli.search.engines import get_engine
 from tunecli.search.progress import ProgressFactory, QuietProgress, QuietRerank, RerankDisplay, RerankFactory
 from tunecli.search.rerank import rerank
 from tunecli.search.study import create_or_resume
+from tunecli.studies.diagnostics import early_note
 from tunecli.studies.pareto import front_summary
 from tunecli.studies.report import param_importances
 from tunecli.studies.results import best_row, fixed_space, public_trial, ranked, trial_rows, write_yaml
@@ -120,6 +121,9 @@ def run_search(space: SearchSpace, *, storage_url: str | None = None, quiet: boo
                        "nothing was searched", source=outcome.storage)
     if outcome.best is not None:
         _write_best(space, outcome, best_out, ready.folder)
+    es = space.training.early_stopping
+    if es.enabled and (note := early_note(outcome.rows, space.training.max_epochs, es.patience)):
+        outcome.notes.append(note)
     return outcome
 
 
