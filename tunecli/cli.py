@@ -180,7 +180,7 @@ def _write_lr_space(path: Path, space_file: Path, raw: dict[str, Any], result: A
 @cl.handle_errors
 def report(
     study: Annotated[Optional[str], typer.Argument(metavar="STUDY", show_default=False, help="Study name (default: "
-                                                   "the only one in the store).")] = None,
+                                                   "the only one in the store), or a .keras file.")] = None,
     storage: cl.StorageOpt = None,
     top: Annotated[int, option(OUTPUT, "How many of the best trials to show.", min=1, **N)] = 10,
     fmt: Annotated[cl.Format, option(OUTPUT, "table | json | csv | yaml.", "--format", metavar="FORMAT")] = cl.Format("table"),
@@ -189,7 +189,15 @@ def report(
     plots: Annotated[Optional[Path], option(OUTPUT, "Write PNG plots into this folder.", metavar="FOLDER")] = None,
     debug: cl.DebugOpt = False,
 ) -> None:
-    """Show a study: summary, best trials, importances, diagnostics; export and plot it."""
+    """Show a study: summary, best trials, importances, diagnostics; export and plot it.
+
+    Given a .keras file that tunecli wrote instead of a study: what the model is (as predict MODEL --info)."""
+    if study and study.lower().endswith(".keras") and Path(study).is_file():
+        from tunecli.predict.info import model_info
+        from tunecli.ui import predict as view
+
+        view.model_info(model_info(Path(study)), as_json=fmt.value == "json")
+        return
     from tunecli.studies import report as rep
     from tunecli.studies.storage import load_study, open_storage
     from tunecli.studies.summary import summarize

@@ -51,6 +51,13 @@ def test_info_as_json_is_the_record(fake: Path) -> None:
     assert info["path"] == str(fake) and info["record"]["classes"] == record()["classes"]
 
 
+def test_report_on_a_model_file_is_predict_info(fake: Path) -> None:
+    shown = runner.invoke(app, ["report", str(fake), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == json.loads(runner.invoke(app, ["predict", str(fake), "--info", "--json"]).stdout)
+    assert "refit, trial #3 of study tiny" in runner.invoke(app, ["report", str(fake)]).stdout
+
+
 def test_info_on_a_model_from_another_tool(tmp_path: Path) -> None:
     import zipfile
 
@@ -83,7 +90,8 @@ def test_json_holds_the_predictions_and_output_writes_a_file(saved, tmp_path: Pa
 
 @pytest.mark.slow  # a subprocess
 def test_info_and_help_do_not_import_keras(fake: Path) -> None:
-    calls = [(["predict", "--help"], 0), (["predict", str(fake), "--info"], 0), (["predict", str(fake), "none.csv"], 2)]
+    calls = [(["predict", "--help"], 0), (["predict", str(fake), "--info"], 0), (["predict", str(fake), "none.csv"], 2),
+             (["report", str(fake)], 0)]
     script = (f"import sys\nfrom typer.testing import CliRunner\nfrom tunecli.cli import app\nfor args, code in {calls!r}:\n"
               "    assert CliRunner().invoke(app, args).exit_code == code, args\n"
               "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'jax'}))\n")
