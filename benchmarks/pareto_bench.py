@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import RESULTS, peers
+from benchmarks.driver import drive, failed_runs, job_arguments, median_iqr
 
 TOOLS = ["tunecli", "tunecli-nsga2", "optuna-nsga2"]
 TRIALS = {"digits": 40, "mnist": 30}
@@ -210,8 +211,6 @@ def _run_tool(tool: str, name: str, data: Any, trials: int, seed: int, folder: s
 
 def summarize(rows: list[dict]) -> str:
     """The fronts (hypervolume, size, best accuracy, wall) and, with ``--knee``, the knee against the winner."""
-    from benchmarks.winner_bench import failed_runs
-
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; rows: {len(rows)}", "",
              "| data | trials | tool | seeds | hypervolume median | IQR | front size | best val accuracy | wall s |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -219,10 +218,9 @@ def summarize(rows: list[dict]) -> str:
         for tool in TOOLS:
             rs = [r for r in rows if r["data"] == name and r["tool"] == tool and "hypervolume" in r]
             if rs:
-                hv = np.array([r["hypervolume"] for r in rs])
-                q1, q3 = np.percentile(hv, [25, 75])
-                lines.append(f"| {name} | {rs[0]['budget']} | {tool} | {len(rs)} | {np.median(hv):.4f} | "
-                             f"{q1:.4f}–{q3:.4f} | {np.median([r['front'] for r in rs]):.0f} | "
+                hv = median_iqr([r["hypervolume"] for r in rs])
+                lines.append(f"| {name} | {rs[0]['budget']} | {tool} | {len(rs)} | {hv[0]} | {hv[1]} | "
+                             f"{np.median([r['front'] for r in rs]):.0f} | "
                              f"{np.median([r['best_accuracy'] for r in rs]):.4f} | "
                              f"{np.median([r['wall'] for r in rs]):.1f} |")
     lines += ["", "| data | model | seeds | test accuracy median | params median | latency ms median |",
@@ -238,20 +236,10 @@ def summarize(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    from benchmarks.winner_bench import drive
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", default=list(TRIALS), choices=list(TRIALS))
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--first-seed", type=int, default=0)
+    job_arguments(parser, data=TRIALS, tools=TOOLS, out=RESULTS / "pareto.jsonl")
     parser.add_argument("--trials", nargs="*", default=[], help="data=N, e.g. digits=40 (trials per tool)")
-    parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS, help="run just these tools")
     parser.add_argument("--knee", action="store_true", help="also train tunecli's knee and a single-objective winner")
-    parser.add_argument("--parallel", type=int, default=1, help="jobs at a time")
-    parser.add_argument("--cores", type=int, default=2, help="CPUs each job is pinned to (with --parallel > 1)")
-    parser.add_argument("--out", default=str(RESULTS / "pareto.jsonl"))
-    parser.add_argument("--summarize", metavar="JSONL")
-    parser.add_argument("--job", nargs=2, metavar=("DATA", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     TRIALS.update(json.loads(os.environ.get("TUNECLI_BENCH_TRIALS", "{}")))   # a job: its driver's trials
     TRIALS.update({k: int(v) for k, v in (item.split("=") for item in args.trials)})

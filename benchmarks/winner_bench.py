@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import RESULTS, ROOT, module_command, peers
+from benchmarks import RESULTS, peers
+from benchmarks.driver import drive, failed_runs, job_arguments, median_iqr
 
 TOOLS = ["tunecli", "kt-random", "kt-bayesian", "optuna", "sklearn"]
 BUDGETS = {"digits": 20.0, "breast_cancer": 10.0, "housing": 20.0, "mnist": 40.0}   # seconds per tool
@@ -168,43 +168,6 @@ def run_job(name: str, seed: int) -> list[dict]:
     return rows
 
 
-def _pin(index: int, cores: int) -> None:
-    """Pin this (child) process to its own ``cores`` CPUs (job ``index``)."""
-    first = index * cores
-    os.sched_setaffinity(0, set(range(first, first + cores)))
-
-
-def drive(module: str, jobs: list[tuple[str, int]], parallel: int, cores: int, out: Path) -> None:
-    """Run the jobs, ``parallel`` at a time, each in its own process (``python -m MODULE --job NAME SEED``, from
-    the repository root) pinned to ``cores`` CPUs; their JSON lines are appended to ``out``."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": str(cores),
-           "OPENBLAS_NUM_THREADS": str(cores), "MKL_NUM_THREADS": str(cores), "PYTHONUNBUFFERED": "1"}
-    waiting = list(jobs)
-    running: dict[int, tuple[subprocess.Popen, Any]] = {}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "a") as sink:
-        while waiting or running:
-            for slot in [s for s in range(parallel) if s not in running][:len(waiting)]:
-                name, seed = waiting.pop(0)
-                log = tempfile.TemporaryFile("w+")
-                proc = subprocess.Popen(module_command(module, "--job", name, str(seed)), stdout=log,
-                                        stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
-                                        preexec_fn=(lambda s=slot: _pin(s, cores)) if parallel > 1 else None)
-                running[slot] = (proc, log)
-            time.sleep(0.5)
-            for slot, (proc, log) in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                log.seek(0)
-                for line in log:
-                    if line.startswith("{"):
-                        sink.write(line)
-                        sink.flush()
-                        print(line.strip(), flush=True)
-                log.close()
-                del running[slot]
-
-
 # ---------------------------------------------------------------- the table
 
 
@@ -218,39 +181,22 @@ def summarize(rows: list[dict]) -> str:
             rs = [r for r in rows if r["data"] == name and r["tool"] == tool and "test" in r]
             if not rs:
                 continue
-            test, opt = np.array([r["test"] for r in rs]), np.array([r["optimism"] for r in rs])
-            (t1, t3), (o1, o3) = np.percentile(test, [25, 75]), np.percentile(opt, [25, 75])
-            lines.append(f"| {name} | {rs[0]['budget']:g} | {tool} | {len(rs)} | {np.median(test):.4f} | "
-                         f"{t1:.4f}–{t3:.4f} | {np.median(opt):+.4f} | {o1:+.4f}–{o3:+.4f} | "
+            test, opt = median_iqr([r["test"] for r in rs]), median_iqr([r["optimism"] for r in rs], "+.4f")
+            lines.append(f"| {name} | {rs[0]['budget']:g} | {tool} | {len(rs)} | {test[0]} | {test[1]} | "
+                         f"{opt[0]} | {opt[1]} | "
                          f"{np.median([r['val'] for r in rs]):.4f} | {np.median([r['trials'] for r in rs]):.0f} | "
                          f"{np.median([r['wall'] for r in rs]):.1f} |")
     return "\n".join(lines + failed_runs(rows))
 
 
-def failed_runs(rows: list[dict]) -> list[str]:
-    """Lines naming the jobs that failed (their ``error``), after a blank line; none when all ran."""
-    errors = [r for r in rows if "error" in r]
-    if not errors:
-        return []
-    return ["", f"{len(errors)} failed runs:"] + [f"- {r['data']} {r['seed']} {r['tool']}: {r['error']}" for r in errors]
-
-
 def main() -> None:
     global PATIENCE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--first-seed", type=int, default=0)
+    job_arguments(parser, data=BUDGETS, tools=TOOLS, out=RESULTS / "winner.jsonl")
     parser.add_argument("--budget", nargs="*", default=[], help="data=seconds, e.g. digits=20")
-    parser.add_argument("--parallel", type=int, default=1, help="jobs at a time")
-    parser.add_argument("--cores", type=int, default=2, help="CPUs each job is pinned to (with --parallel > 1)")
-    parser.add_argument("--out", default=str(RESULTS / "winner.jsonl"))
     parser.add_argument("--only", nargs="*", default=[], metavar="DATA:SEED", help="run just these jobs")
-    parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS, help="run just these tools")
     parser.add_argument("--patience", type=int, default=PATIENCE,
                         help=f"every tool's early-stopping patience (default {PATIENCE}; scikit-learn's n_iter_no_change)")
-    parser.add_argument("--summarize", metavar="JSONL")
-    parser.add_argument("--job", nargs=2, metavar=("DATA", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     PATIENCE = int(os.environ["TUNECLI_BENCH_PATIENCE"]) if args.job else args.patience   # a job: its driver's
     BUDGETS.update(json.loads(os.environ.get("TUNECLI_BENCH_BUDGETS", "{}")))   # a job: its driver's budgets
