@@ -12,7 +12,9 @@ from optuna.trial import TrialState
 from tunecli import interrupt
 from tunecli.config.params import FloatParam, IntParam, LrFinderParam, decode, encode, walk
 from tunecli.search import coordination
+from tunecli.search.constant import ConstantWatch, constant_score
 from tunecli.search.engines._base import SearchContext, SearchEngine, keep_weights, objective_values, result_attrs, violations
+from tunecli.studies import attrs
 
 if TYPE_CHECKING:
     from tunecli.config.space import SearchSpace
@@ -135,12 +137,17 @@ def _tell(ctx: SearchContext, trial: optuna.Trial, result: Any, bounds: list[Any
 
 def _hook(ctx: SearchContext, trial: optuna.Trial) -> Any:
     multi = ctx.objective.multi  # Optuna cannot prune a study of several objectives: epochs are only shown
+    watched = ctx.space.search.pruner != "none" and not multi and ctx.dataset is not None
+    watch = ConstantWatch(constant_score(ctx.dataset, ctx.objective.metric) if watched else None, ctx.objective)
 
     def on_epoch(epoch: int, value: float, logs: dict[str, float]) -> bool:
         ctx.progress.epoch(epoch, value, logs)
         if multi:
             return False
         trial.report(value, epoch)
+        if watch.stop(value):  # a dead network: pruned, whatever the pruner's start-up trials
+            trial.set_user_attr(attrs.FAIL_REASON, watch.reason())
+            return True
         return trial.should_prune()
 
     return on_epoch
