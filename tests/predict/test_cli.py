@@ -86,6 +86,18 @@ def test_json_holds_the_predictions_and_output_writes_a_file(saved, tmp_path: Pa
     result = runner.invoke(app, ["predict", str(saved["table"]), str(tmp_path / "rows.csv"), "--output", str(out)])
     assert result.exit_code == 0 and result.stdout == "" and f"wrote 2 predictions to {out}" in result.stderr
     assert out.read_text().splitlines()[1:] == summary["predictions"]
+    table = tmp_path / "preds.parquet"
+    result = runner.invoke(app, ["predict", str(saved["table"]), str(tmp_path / "rows.csv"), "--proba", "--output",
+                                 str(table)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    written = pd.read_parquet(table)
+    assert written["prediction"].tolist() == summary["predictions"] and written.columns[0] == "prediction"
+    assert [c for c in written.columns if c.startswith("proba_")] and not list(tmp_path.glob(".preds*"))
+    result = runner.invoke(app, ["predict", str(saved["table"]), str(tmp_path / "rows.csv"), "--output",
+                                 str(tmp_path / "preds.xlsx")])
+    assert result.exit_code == 2 and "a .csv or .parquet file, not .xlsx" in result.output
 
 
 @pytest.mark.slow  # a subprocess

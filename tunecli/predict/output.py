@@ -1,5 +1,6 @@
-"""Where the predictions go: a CSV file written whole or not at all (a temporary file beside it, renamed at the end),
-or standard output once every row is predicted; and what one chunk's rows say (the prediction, the probabilities).
+"""Where the predictions go: a CSV or Parquet file (by its suffix) written whole or not at all (a temporary file
+beside it, renamed at the end), or CSV on standard output once every row is predicted; and what one chunk's rows
+say (the prediction, the probabilities).
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ if TYPE_CHECKING:
 FIELD = "--output"
 
 
+SUFFIXES = (".csv", ".parquet")
+
+
 def check_output(path: Path) -> None:
-    """Refuse an output path that can never be written: a folder (exit 2); the write itself says the rest."""
+    """Refuse an output path that can never be written: a folder, a suffix other than .csv or .parquet (exit 2);
+    the write itself says the rest."""
     if path.is_dir():
         raise DataError("a folder; give the file to write the predictions to", source=str(path), field=FIELD)
+    if path.suffix.lower() not in SUFFIXES:
+        raise DataError(f"write the predictions to a .csv or .parquet file, not {path.suffix or 'a file without a suffix'}",
+                        source=str(path), field=FIELD)
 
 
 class Sink:
-    """A temporary file collecting the CSV rows; ``commit`` moves it to ``path`` or copies it to ``stream``.
+    """A temporary file collecting the rows (CSV, or Parquet for a ``.parquet`` path); ``commit`` moves it to ``path``
+    or copies it to ``stream`` (CSV).
 
     Used as a context manager: the temporary file is removed whatever happens, so an error leaves nothing behind.
     """
@@ -35,11 +44,13 @@ class Sink:
     def __init__(self, path: Path | None, stream: IO[str] | None) -> None:
         self.path, self.stream = path, stream
         self.rows = 0
+        self.parquet: Any = None  # a pyarrow ParquetWriter on the temporary file, for a .parquet path
         try:
             if path is not None:
                 handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
                 self.temp: Path | None = Path(name)
-                self.file: IO[str] = os.fdopen(handle, "w", newline="", encoding="utf-8")
+                self.file: IO[Any] = (os.fdopen(handle, "wb") if path.suffix.lower() == ".parquet"
+                                      else os.fdopen(handle, "w", newline="", encoding="utf-8"))
             else:
                 self.temp, self.file = None, tempfile.TemporaryFile("w+", newline="", encoding="utf-8")
         except OSError as exc:
@@ -49,6 +60,8 @@ class Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.parquet is not None and self.parquet.is_open:
+            self.parquet.close()
         if not self.file.closed:
             self.file.close()
         if self.temp is not None and self.temp.exists():
@@ -56,15 +69,29 @@ class Sink:
 
     def write(self, frame: pd.DataFrame) -> None:
         try:
-            frame.to_csv(self.file, header=self.rows == 0, index=False)
+            if self.path is not None and self.path.suffix.lower() == ".parquet":
+                self._write_parquet(frame)
+            else:
+                frame.to_csv(self.file, header=self.rows == 0, index=False)
         except OSError as exc:
             raise self._failed(exc) from None
         self.rows += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.parquet is None:
+            self.parquet = pq.ParquetWriter(self.file, table.schema)
+        self.parquet.write_table(table)
 
     def commit(self) -> None:
         """Put the rows where they belong: rename the temporary file to ``path``, or copy it to ``stream``."""
         try:
             if self.temp is not None and self.path is not None:
+                if self.parquet is not None:
+                    self.parquet.close()   # its footer, before the file closes
                 self.file.close()
                 os.chmod(self.temp, _file_mode(self.path))
                 os.replace(self.temp, self.path)
