@@ -49,7 +49,8 @@ from benchmarks.driver import drive, failed_runs, job_arguments, median_iqr
 TOOLS = ["tunecli", "kt-random", "kt-bayesian", "optuna", "sklearn"]
 BUDGETS = {"digits": 20.0, "breast_cancer": 10.0, "housing": 20.0, "mnist": 40.0}   # seconds per tool
 MAX_EPOCHS = {"digits": 100, "breast_cancer": 100, "housing": 100, "mnist": 30}
-PATIENCE = 5
+DEFAULT_PATIENCE = 5   # rows without a ``patience`` ran with it
+PATIENCE = DEFAULT_PATIENCE   # every tool's (``--patience``)
 TUNECLI_SEARCH_SHARE = 0.6   # of the budget: the rest is for re-ranking and the train
 #: ``train --ensemble``: the search keeps the weights of re-ranking's top 5 (search.rerank.top's default), all drawn on
 ENSEMBLE = 5
@@ -176,13 +177,14 @@ def summarize(rows: list[dict]) -> str:
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; rows: {len(rows)}", "",
              "| data | budget s | tool | seeds | test median | test IQR | optimism median | optimism IQR | "
              "val median | trials median | wall median s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in BUDGETS:
-        for tool in tools:
-            rs = [r for r in rows if r["data"] == name and r["tool"] == tool and "test" in r]
-            if not rs:
-                continue
+    patiences = sorted({r.get("patience", DEFAULT_PATIENCE) for r in rows})
+    for name, tool, patience in ((n, t, p) for n in BUDGETS for p in patiences for t in tools):
+        rs = [r for r in rows if r["data"] == name and r["tool"] == tool and "test" in r
+              and r.get("patience", DEFAULT_PATIENCE) == patience]
+        if rs:
+            label = tool if patience == DEFAULT_PATIENCE else f"{tool}, patience {patience}"
             test, opt = median_iqr([r["test"] for r in rs]), median_iqr([r["optimism"] for r in rs], "+.4f")
-            lines.append(f"| {name} | {rs[0]['budget']:g} | {tool} | {len(rs)} | {test[0]} | {test[1]} | "
+            lines.append(f"| {name} | {rs[0]['budget']:g} | {label} | {len(rs)} | {test[0]} | {test[1]} | "
                          f"{opt[0]} | {opt[1]} | "
                          f"{np.median([r['val'] for r in rs]):.4f} | {np.median([r['trials'] for r in rs]):.0f} | "
                          f"{np.median([r['wall'] for r in rs]):.1f} |")
@@ -195,10 +197,11 @@ def main() -> None:
     job_arguments(parser, data=BUDGETS, tools=TOOLS, out=RESULTS / "winner.jsonl")
     parser.add_argument("--budget", nargs="*", default=[], help="data=seconds, e.g. digits=20")
     parser.add_argument("--only", nargs="*", default=[], metavar="DATA:SEED", help="run just these jobs")
-    parser.add_argument("--patience", type=int, default=PATIENCE,
-                        help=f"every tool's early-stopping patience (default {PATIENCE}; scikit-learn's n_iter_no_change)")
+    parser.add_argument("--patience", type=int, default=DEFAULT_PATIENCE,
+                        help=f"every tool's early-stopping patience (default {DEFAULT_PATIENCE}; scikit-learn's "
+                             "n_iter_no_change)")
     args = parser.parse_args()
-    PATIENCE = int(os.environ["TUNECLI_BENCH_PATIENCE"]) if args.job else args.patience   # a job: its driver's
+    PATIENCE = int(os.environ.get("TUNECLI_BENCH_PATIENCE", args.patience)) if args.job else args.patience
     BUDGETS.update(json.loads(os.environ.get("TUNECLI_BENCH_BUDGETS", "{}")))   # a job: its driver's budgets
     BUDGETS.update({k: float(v) for k, v in (item.split("=") for item in args.budget)})
     if args.job:

@@ -177,6 +177,9 @@ def test_two_objectives_pareto_table_then_train_the_knee(tmp_path) -> None:
     number, params = int(knee[1]), int(knee[3].replace(",", ""))
     study = journal_study(tmp_path, "front")
     assert study.trials[number].values[1] == params   # the table shows what the study holds
+    again = json.loads(_run("search", "space.yaml", "--json", cwd=tmp_path).stdout)   # the study holds its 6 trials
+    assert again["trials_run"] == 0 and again["knee"] == number and number in again["front"]
+    assert again["objectives"] == ["val_accuracy", "params"]
     trained = _run("train", "space.yaml", "--pick", "knee", "--output", "knee.keras", "--json", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     out = json.loads(trained.stdout)

@@ -192,11 +192,8 @@ def report(
     """Show a study: summary, best trials, importances, diagnostics; export and plot it.
 
     Given a .keras file that tunecli wrote instead of a study: what the model is (as predict MODEL --info)."""
-    if study and study.lower().endswith(".keras") and Path(study).is_file():
-        from tunecli.predict.info import model_info
-        from tunecli.ui import predict as view
-
-        view.model_info(model_info(Path(study)), as_json=fmt.value == "json")
+    if study and study.lower().endswith(".keras"):
+        _report_model(Path(study), fmt.value, {"--export": export, "--pick": pick, "--plots": plots})
         return
     from tunecli.studies import report as rep
     from tunecli.studies.storage import load_study, open_storage
@@ -230,6 +227,24 @@ def report(
 
         for path in write_plots(result, plots, loaded):
             render.note(f"wrote {path}")
+
+
+def _report_model(path: Path, fmt: str, options: dict[str, Any]) -> None:
+    """``report MODEL.keras``: what the model is, as ``predict MODEL --info``; a study's options are refused."""
+    from tunecli.errors import TuneCliError
+
+    given = [name for name, value in options.items() if value]
+    if given or fmt not in ("table", "json"):
+        what = ", ".join(given) if given else f"--format {fmt}"
+        raise TuneCliError(f"{what} applies to a study; for a model file, report shows what the model is "
+                           "(--format table or json)", source=str(path), field=given[0] if given else "--format")
+    if not path.is_file():
+        raise TuneCliError("no such model file (report takes a study name, or a .keras file tunecli wrote)",
+                           source=str(path), field="STUDY")
+    from tunecli.predict.info import model_info
+    from tunecli.ui import predict as view
+
+    view.model_info(model_info(path), as_json=fmt == "json")
 
 
 @app.command(cls=cl.Command)
@@ -271,11 +286,12 @@ def train(
         from tunecli.train import picked_space
 
         space = picked_space(space, pick, storage_url=storage)
-    if (space.origin or {}).get("violated"):
+    violated = (space.origin or {}).get("violated")
+    if isinstance(violated, list) and violated:  # an exported trial that broke the study's constraints
         from tunecli.studies.pareto import broke_note
         from tunecli.ui import render
 
-        render.note(broke_note(space.origin.get("trial"), space.origin["violated"]))
+        render.note(broke_note((space.origin or {}).get("trial"), [str(v) for v in violated]))
     outcome = train_best(space, output=output, mc_dropout=mc_dropout, epochs=epochs, from_search=from_search,
                          kept_output=kept_output, storage_url=storage, ensemble=ensemble or 0,
                          export=export_saved_model, force=force)
@@ -318,7 +334,7 @@ def predict(
     sep: Annotated[Optional[str], option(DATA, "The CSV file's separator (default: detected).", metavar="SEP")] = None,
     test_split: Annotated[Optional[Path], option(DATA, "Instead of DATA: the test split of the data this space file "
                                                  "names (BEST.yaml): rows the search never saw.", metavar="FILE")] = None,
-    output: Annotated[Optional[Path], option(OUTPUT, "Write the predictions here (CSV; default: standard output).",
+    output: Annotated[Optional[Path], option(OUTPUT, "Write the predictions here (.csv or .parquet; default: CSV on stdout).",
                                              metavar="FILE")] = None,
     proba: Annotated[bool, option(OUTPUT, "Add one probability column per class.", "--proba")] = False,
     info: Annotated[bool, option(OUTPUT, "Show what the model is (columns, classes, configuration, origin, scores) "

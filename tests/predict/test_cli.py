@@ -56,6 +56,12 @@ def test_report_on_a_model_file_is_predict_info(fake: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout) == json.loads(runner.invoke(app, ["predict", str(fake), "--info", "--json"]).stdout)
     assert "refit, trial #3 of study tiny" in runner.invoke(app, ["report", str(fake)]).stdout
+    for args, words in ((["--pick", "knee"], "--pick applies to a study"), (["--format", "csv"], "--format csv applies"),
+                        (["--plots", "p"], "--plots applies to a study")):
+        refused = runner.invoke(app, ["report", str(fake), *args])
+        assert refused.exit_code == 2 and words in refused.output, refused.output
+    missing = runner.invoke(app, ["report", str(fake.with_name("none.keras"))])
+    assert missing.exit_code == 2 and "no such model file" in missing.output
 
 
 def test_info_on_a_model_from_another_tool(tmp_path: Path) -> None:

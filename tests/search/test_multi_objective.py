@@ -22,7 +22,7 @@ def _result(i: int) -> TrialResult:
                        extras=extras)
 
 
-def _search(raw: dict) -> optuna.Study:
+def _search(raw: dict, storage: object = None) -> optuna.Study:
     """Run the Optuna engine over ``raw`` with a trainer that trains nothing (trial i: accuracy up, params up)."""
     from tunecli.search.engines import SearchContext
     from tunecli.search.engines._optuna import OptunaEngine
@@ -31,7 +31,8 @@ def _search(raw: dict) -> optuna.Study:
 
     space = validate_space(raw)
     objective = resolve_objective(space.objective, "classification")
-    study = optuna.create_study(directions=objective.directions, sampler=make_sampler(space), pruner=make_pruner(space))
+    study = optuna.create_study(directions=objective.directions, sampler=make_sampler(space), pruner=make_pruner(space),
+                                storage=storage, study_name=space.study)
     count = iter(range(100))
 
     def run_group(configs: list[dict], on_epochs: list, seeds: list) -> list[TrialResult]:
@@ -133,3 +134,24 @@ def test_a_trial_that_broke_a_constraint_picked_by_number_says_so_in_its_file() 
     assert broke_note(origin["trial"], origin["violated"]).startswith(f"trial #{broken['number']} broke the study's "
                                                                        "constraints (params)")
     assert "violated" not in report.export_space(report.pick("knee"))["origin"]   # a feasible pick: nothing to say
+
+
+def test_report_and_train_say_so_when_the_picked_trial_broke_a_constraint(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from tunecli.cli import app
+    from tunecli.studies.storage import open_storage
+
+    store = str(tmp_path / "s.journal")
+    study = _search(RAW, open_storage(store))
+    study.set_user_attr(attrs.OBJECTIVES, ["val_accuracy", "params"])
+    study.set_user_attr(attrs.OBJECTIVE, "val_accuracy")
+    study.set_user_attr(attrs.SPACE_FILE, RAW)
+    broken = next(t.number for t in study.trials if t.user_attrs[attrs.PARAM_COUNT] == 5000)
+    out = tmp_path / "picked.yaml"
+    shown = CliRunner().invoke(app, ["report", "mo", "--storage", store, "--pick", str(broken), "--export", str(out)])
+    assert shown.exit_code == 0, shown.output
+    assert f"trial #{broken} broke the study's constraints (params)" in shown.output
+    import yaml
+
+    assert yaml.safe_load(out.read_text())["origin"]["violated"] == ["params"]

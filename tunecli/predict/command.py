@@ -68,7 +68,7 @@ def predict_file(model_path: Path, data_path: Path | None, *, test_split: Path |
 
     Args:
         test_split: instead of ``data_path``, the test split of the data this space file names.
-        output: write the predictions here as CSV (whole, or not at all).
+        output: write the predictions here, CSV or Parquet by its suffix (whole, or not at all).
         stream: else write the CSV here once every row is predicted (standard output).
         proba: add one probability column per class.
         keep: keep the predictions in the outcome (``--json`` on standard output).

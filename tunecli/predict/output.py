@@ -5,6 +5,7 @@ say (the prediction, the probabilities).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -60,12 +61,16 @@ class Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.parquet is not None and self.parquet.is_open:
-            self.parquet.close()
-        if not self.file.closed:
-            self.file.close()
-        if self.temp is not None and self.temp.exists():
-            self.temp.unlink()
+        try:
+            with contextlib.suppress(Exception):  # a writer that failed mid-way: the error already raised says why
+                if self.parquet is not None and self.parquet.is_open:
+                    self.parquet.close()
+            with contextlib.suppress(OSError):
+                if not self.file.closed:
+                    self.file.close()
+        finally:
+            if self.temp is not None and self.temp.exists():
+                self.temp.unlink()
 
     def write(self, frame: pd.DataFrame) -> None:
         try:

@@ -6,7 +6,9 @@ Flags:
     CAP   still improving at the epoch cap: raise max_epochs
     FLAT  plateaued early: the best epoch came in the first 20 % of the epochs run
     EARLY stopped by early stopping while the validation loss still fell: its mean over the epochs of patience was
-          below the mean over the same number of epochs before them (an improving curve whose noise hid new bests)
+          below the mean over the same number of epochs before them (an improving curve whose noise hid new bests).
+          A heuristic: a curve still settling at the end of its descent carries it too. On housing (patience 5),
+          the trials it flagged gained 0.017 to 0.15 RMSE from a patience of 20, those it did not at most 0.008.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ LEGEND = {
     "OVF": "over-fitting: validation loss rose >10 % above its best while training loss fell; add regularization",
     "CAP": "still improving at the epoch cap: raise max_epochs",
     "FLAT": "plateaued early: best epoch in the first 20 % of epochs; try another learning rate or schedule",
-    "EARLY": "stopped while the validation loss still fell on average (noise hid new bests): raise "
-             "training.early_stopping.patience",
+    "EARLY": "stopped while the validation loss still fell on average (noise hid new bests): a longer "
+             "training.early_stopping.patience may find a better model",
     "≈": "tied with the best: inside its 95 % interval (the best's score ± 1.96 standard errors)",
 }
 

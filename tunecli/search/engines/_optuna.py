@@ -145,7 +145,7 @@ def _hook(ctx: SearchContext, trial: optuna.Trial) -> Any:
         if multi:
             return False
         trial.report(value, epoch)
-        if watch.stop(value):  # a dead network: pruned, whatever the pruner's start-up trials
+        if watch.stop(value, logs.get("loss")):  # a dead network: pruned, whatever the pruner's start-up trials
             trial.set_user_attr(attrs.FAIL_REASON, watch.reason())
             return True
         return trial.should_prune()
