@@ -35,6 +35,21 @@ def test_trials_table_rows_in_the_given_order_with_formatted_cells() -> None:
     assert lines[3] == ["2", "1", "—", "relu", "2", "0.5", "PRUNED"]  # a missing parameter is an empty cell
 
 
+def test_trials_table_shows_each_networks_params_and_latency_first_out_when_narrow() -> None:
+    rows = [{"number": 4, "state": "COMPLETE", "value": 0.91, "params": {"lr": 0.001, "act": "elu"}, "epochs": 7,
+             "seconds": 2.0, "costs": {"params": 6293, "latency": 0.0754}},
+            {"number": 1, "state": "FAIL", "value": None, "params": {"lr": 0.1, "act": "relu"}, "epochs": 1,
+             "seconds": 0.5, "costs": {}}]
+    lines = _lines(_text(trials_table(rows, ["lr", "act"], "val_accuracy", width=200)))
+    assert lines[0] == ["rank", "#", "val_accuracy", "lr", "act", "epochs", "seconds", "params", "latency", "state"]
+    assert lines[1][7:9] == ["6,293", "0.0754ms"] and lines[2][7:9] == ["—", "—"]   # a failed trial measured none
+    narrow = _text(trials_table(rows, ["lr", "act"], "val_accuracy", width=60))
+    assert "latency" not in _lines(narrow)[0] and "act" in _lines(narrow)[0]
+    assert "not shown at 60 columns: latency" in narrow
+    no_costs = [{**r, "costs": {}} for r in rows]
+    assert "params" not in _text(trials_table(no_costs, ["lr"], "val_accuracy", width=200))
+
+
 def test_trials_table_without_flags_has_no_flags_column() -> None:
     row = {"number": 0, "state": "FAIL", "value": None, "params": {}, "epochs": 0, "seconds": 0.0}
     text = _text(trials_table([row], [], "val_loss"))

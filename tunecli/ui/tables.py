@@ -34,8 +34,10 @@ SHORT = {"n_hidden": "hid", "n_neurons": "units", "learning_rate": "lr", "batch_
 #: One letter per trial state, when the words do not fit.
 STATE_LETTERS = {"COMPLETE": "C", "PRUNED": "P", "FAIL": "F", "RUNNING": "R", "WAITING": "W"}
 
-#: The columns that are not parameters, in the order they are left out when the table is too wide.
-EXTRAS = ("seconds", "rank", "epochs", "flags")
+#: The columns that are not parameters, in the order they are left out when the table is too wide (the network's
+#: costs and the seconds first, then the ×runs of a value, then these).
+EXTRAS = ("rank", "epochs", "flags")
+FIRST_OUT = ("latency", "params", "seconds")
 
 
 @dataclass
@@ -53,17 +55,19 @@ class _Layout:
 def trials_table(rows: list[dict[str, Any]], columns: list[str], metric: str, title: str | None = None,
                  flags: bool = False, importance: dict[str, float] | None = None, width: int | None = None,
                  every: str = "--format json") -> Group:
-    """Top trials: rank, value, the varying parameters (most important first), epochs, seconds, state, flags.
+    """Top trials: rank, value, the varying parameters (most important first), epochs, seconds, the network's
+    parameters and CPU latency (where the trials measured them), state, flags.
 
     The table fits ``width`` (the terminal's, or ``COLUMNS``) by giving the parameters the room, one step at a
-    time: a one-letter state (or none, where every row shares it), short headers, no seconds, no ×runs, no rank,
-    no epochs, no flags; only then the least important parameters go (``importance``, else from the right), and a
-    panel under the table shows the best configuration whole. Lines under the table say what changed, and
-    that ``every`` (an option) shows every column.
+    time: a one-letter state (or none, where every row shares it), short headers, no latency, no params, no
+    seconds, no ×runs, no rank, no epochs, no flags; only then the least important parameters go (``importance``,
+    else from the right), and a panel under the table shows the best configuration whole. Lines under the table
+    say what changed, and that ``every`` (an option) shows every column.
     """
     width = console.width if width is None else width
     order = sorted(columns, key=lambda c: -(importance or {}).get(c, -1.0)) if importance else list(columns)
-    layout = _Layout(list(order), ["rank", "epochs", "seconds"] + (["flags"] if flags else []))
+    costs = [c for c in ("params", "latency") if any((r.get("costs") or {}).get(c) is not None for r in rows)]
+    layout = _Layout(list(order), ["rank", "epochs", "seconds", *costs] + (["flags"] if flags else []))
     table = _trials_table(rows, layout, metric, title)
     while _width(table) > width and _narrower(layout, rows):
         table = _trials_table(rows, layout, metric, title)
@@ -83,8 +87,8 @@ def _narrower(layout: _Layout, rows: list[dict[str, Any]]) -> bool:
         layout.state = "shared" if len({r["state"] for r in rows}) == 1 else "letter"
     elif not layout.short and any(_header(c, True) != c for c in layout.params):
         layout.short = True
-    elif "seconds" in layout.extras:
-        _hide(layout, "seconds")
+    elif any(e in layout.extras for e in FIRST_OUT):
+        _hide(layout, next(e for e in FIRST_OUT if e in layout.extras))
     elif layout.runs and any(len(r.get("repeats") or []) > 1 for r in rows):
         layout.runs = False
     elif any(e in layout.extras for e in EXTRAS):
@@ -116,7 +120,7 @@ def _trials_table(rows: list[dict[str, Any]], layout: _Layout, metric: str, titl
     for col in layout.params:
         header = _header(col, layout.short)
         table.add_column(header, min_width=min(len(header), 14), no_wrap=True)
-    for extra in ("epochs", "seconds"):
+    for extra in ("epochs", "seconds", "params", "latency"):
         if extra in extras:
             table.add_column(extra, justify="right", no_wrap=True)
     if layout.state != "shared":
@@ -137,6 +141,11 @@ def _cells(rank: int, row: dict[str, Any], layout: _Layout) -> list[str]:
         cells.append("—" if row.get("epochs") is None else str(row["epochs"]))
     if "seconds" in extras:
         cells.append(f"{row.get('seconds') or 0:.1f}")
+    costs = row.get("costs") or {}
+    if "params" in extras:
+        cells.append("—" if costs.get("params") is None else f"{costs['params']:,}")
+    if "latency" in extras:
+        cells.append("—" if costs.get("latency") is None else f"{costs['latency']:.3g}ms")
     if layout.state != "shared":
         state = row["state"]
         text = state if layout.state == "word" else STATE_LETTERS.get(state, state[:1])
