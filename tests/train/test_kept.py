@@ -228,3 +228,26 @@ def test_collapse_is_told_from_scores_without_test_rows(metric: str, refit_fit: 
     from tunecli.train.outcome import collapsed
 
     assert (collapsed(metric, refit_fit, kept_val) is not None) is bad
+
+
+def test_a_collapsed_refit_without_a_kept_model_runs_again_with_the_next_seed(searched: Path, monkeypatch) -> None:
+    """No kept model to hand over instead: the refit is measured against the search's score of the trial, and one
+    that collapsed runs once more with the next seed; train says so."""
+    from tunecli.train import command, refit
+
+    real_fit, seeds = refit.fit, []
+
+    def first_collapses(job: object, epochs: int, seed: int | None) -> object:
+        seeds.append(seed)
+        model = real_fit(job, epochs, seed)
+        if len(seeds) == 1:
+            kernel, bias = model.layers[-1].get_weights()
+            model.layers[-1].set_weights([np.zeros_like(kernel), np.eye(len(bias))[0] * 10])
+        return model
+
+    monkeypatch.setattr(refit, "fit", first_collapses)
+    monkeypatch.setattr(command, "_kept_beside", lambda *args, **kwargs: (None, None, "its weights were not kept"))
+    outcome = train_best(load_space(searched / _best(searched, "again.yaml")), output=None, seed=7,
+                         storage_url=str(searched / "tunecli.journal"))
+    assert seeds == [7, 8] and outcome.model == "refit" and outcome.test_score > 0.5
+    assert "far worse than the search's trial" in outcome.refit_note and "refit again with seed 8" in outcome.refit_note

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tunecli.config.params import FixedParam
 from tunecli.errors import RunError, SpaceError, TuneCliError
 from tunecli.prepare import prepare
@@ -108,6 +110,8 @@ def _single(job: Job, refit_path: Path | None, kept_path: Path | None, epochs: i
     if kept is not None and (why := collapsed(job.metric, outcome.fit_score, kept.val_score)):
         kept.kept_note = f"{why}; the model the search kept is handed over instead"
         return _saved(kept, model, refit_path, job, export=export)
+    if kept is None:  # nothing to fall back on: measured against the search's score, a collapsed refit runs again
+        outcome, refitted = _refit_again(job, epochs, seed, outcome, refitted)
     _saved(outcome, refitted, refit_path, job, export=export)
     outcome.kept, outcome.kept_note = kept, note
     if kept is not None:
@@ -185,6 +189,38 @@ def _refit(job: Job, epochs: int | None, seed: int | None) -> tuple[TrainOutcome
     outcome.fit_score = fit_score(model, job)
     outcome.seconds = time.perf_counter() - start
     return outcome, model
+
+
+def _refit_again(job: Job, epochs: int | None, seed: int | None, first: TrainOutcome,
+                 model: Any) -> tuple[TrainOutcome, Any]:
+    """Where no kept model is there to hand over instead, a refit that collapsed against the search's validation
+    score (``outcome.collapsed``) runs once more with the next seed; the better of the two on the rows they trained
+    on is kept, and ``refit_note`` says what happened."""
+    against = "the search's trial"
+    why = collapsed(job.metric, first.fit_score, first.search_score, against)
+    if why is None:
+        return first, model
+    again = (seed if seed is not None else 0) + 1
+    try:
+        second, model2 = _refit(job, epochs, again)
+    except RunError:
+        first.refit_note = f"{why}; a refit with seed {again} failed too"
+        return first, model
+    still = collapsed(job.metric, second.fit_score, second.search_score, against)
+    better = second if _fits_better(job.metric, second.fit_score, first.fit_score) else first
+    chosen_model = model2 if better is second else model
+    better.refit_note = (f"{why}; refit again with seed {again}"
+                         + (", which collapsed too: the better of the two is handed over" if still else ""))
+    better.seconds = first.seconds + second.seconds
+    return better, chosen_model
+
+
+def _fits_better(metric: str, a: float | None, b: float | None) -> bool:
+    if a is None or not np.isfinite(a):
+        return False
+    if b is None or not np.isfinite(b):
+        return True
+    return a > b if metric.endswith("accuracy") else a < b
 
 
 def _origin_attrs(space: SearchSpace, storage_url: str | None) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ class TrainOutcome:
     kept: TrainOutcome | None = None  # refit: the kept model, scored beside it
     kept_note: str | None = None      # refit: why no kept model is shown beside it
     fit_score: float | None = None    # refit: its score on the rows it trained on (train + validation)
+    refit_note: str | None = None     # refit: a first refit collapsed and this one ran with another seed (why)
     members: list[dict[str, Any]] | None = None  # ensemble: [{"trial": number, "weight": share}], best trial first
     note: str | None = None           # ensemble: how its pool differs from the one asked for
     ensemble: TrainOutcome | None = None  # refit or kept: the ensemble (--ensemble), scored beside it
@@ -102,8 +103,9 @@ def fit_score(model: Any, job: Job) -> float:
 COLLAPSE_FACTOR = 2.0
 
 
-def collapsed(metric: str, refit_fit: float | None, kept_val: float | None) -> str | None:
-    """Why the refit should not be handed over (None: it is sound), from scores no test row went into."""
+def collapsed(metric: str, refit_fit: float | None, kept_val: float | None, against: str = "the kept model") -> str | None:
+    """Why the refit should not be handed over (None: it is sound), from scores no test row went into: ``kept_val``
+    is the kept model's validation score (or, with ``against`` saying so, the search's score of the trial)."""
     if refit_fit is None or kept_val is None or not np.isfinite(kept_val):
         return None
     if metric.endswith("accuracy"):
@@ -111,7 +113,7 @@ def collapsed(metric: str, refit_fit: float | None, kept_val: float | None) -> s
     else:
         bad = not np.isfinite(refit_fit) or refit_fit > COLLAPSE_FACTOR * kept_val
     name = metric.removeprefix("val_")
-    return (f"the refit scored {name} {refit_fit:.4g} on the rows it trained on, far worse than the kept model "
+    return (f"the refit scored {name} {refit_fit:.4g} on the rows it trained on, far worse than {against} "
             f"on validation rows it never saw ({kept_val:.4g})") if bad else None
 
 

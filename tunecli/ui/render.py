@@ -153,6 +153,8 @@ def train_outcome(outcome: TrainOutcome) -> None:
                       f"[value]{outcome.test_score:.4f}[/]   (search's validation {outcome.metric}: {search}; "
                       f"{outcome.epochs} epochs, {outcome.seconds:.1f}s)")
         _mc_line(outcome)
+        if outcome.refit_note:
+            console.print(f"[warn]{outcome.refit_note}[/]")
         if outcome.kept is not None:
             _kept_outcome(outcome.kept)
         elif outcome.kept_note:
