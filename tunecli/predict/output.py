@@ -45,12 +45,13 @@ class Sink:
     def __init__(self, path: Path | None, stream: IO[str] | None) -> None:
         self.path, self.stream = path, stream
         self.rows = 0
-        self.parquet: Any = None  # a pyarrow ParquetWriter on the temporary file, for a .parquet path
+        self.columnar = path is not None and path.suffix.lower() == ".parquet"
+        self.parquet: Any = None  # a pyarrow ParquetWriter on the temporary file, once the first rows come
         try:
             if path is not None:
                 handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
                 self.temp: Path | None = Path(name)
-                self.file: IO[Any] = (os.fdopen(handle, "wb") if path.suffix.lower() == ".parquet"
+                self.file: IO[Any] = (os.fdopen(handle, "wb") if self.columnar
                                       else os.fdopen(handle, "w", newline="", encoding="utf-8"))
             else:
                 self.temp, self.file = None, tempfile.TemporaryFile("w+", newline="", encoding="utf-8")
@@ -74,7 +75,7 @@ class Sink:
 
     def write(self, frame: pd.DataFrame) -> None:
         try:
-            if self.path is not None and self.path.suffix.lower() == ".parquet":
+            if self.columnar:
                 self._write_parquet(frame)
             else:
                 frame.to_csv(self.file, header=self.rows == 0, index=False)
