@@ -87,8 +87,7 @@ def run_peer(tool: str, data: Any, budget: float, max_epochs: int, seed: int, fo
 
 def run_tunecli(name: str, data: Any, budget: float, max_epochs: int, seed: int, folder: str) -> list[dict]:
     """``tunecli search`` then ``tunecli train`` (in process): two rows, the refit and the kept model."""
-    from tunecli.config.space import load_space, validate_space
-    from tunecli.search.run import run_search
+    from tunecli.config.space import load_space
     from tunecli.train import train_best
 
     raw = {"study": f"{name}-{seed}", "data": peers.data_spec(name, seed), "objective": "auto",
@@ -96,15 +95,14 @@ def run_tunecli(name: str, data: Any, budget: float, max_epochs: int, seed: int,
            "training": {"max_epochs": max_epochs, "early_stopping": {"patience": PATIENCE}},
            "space": SPACE}
     os.environ["TUNECLI_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)   # cold: an empty compile cache
+    outcome, searched = peers.timed_search(raw, folder)
     here = os.getcwd()
-    os.chdir(folder)
+    os.chdir(folder)   # the study's journal is there
     try:
         start = time.perf_counter()
-        outcome = run_search(validate_space(raw), quiet=True, best_out=Path(folder) / "best.yaml")
-        searched = time.perf_counter() - start
-        best_space = load_space(outcome.best_path)
-        trained = train_best(best_space, output=Path(folder) / "model.keras", seed=seed, ensemble=ENSEMBLE)
-        wall = time.perf_counter() - start
+        trained = train_best(load_space(outcome.best_path), output=Path(folder) / "model.keras", seed=seed,
+                             ensemble=ENSEMBLE)
+        wall = searched + time.perf_counter() - start
     finally:
         os.chdir(here)
     rows = tunecli_rows(trained, float(outcome.best["value"]))
